@@ -1,0 +1,85 @@
+"""Create accounts, issue and check tokens. Services flush; the caller commits."""
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from market.accounts.models import ApiToken, User
+from market.core.access import Principal, Role
+from market.core.db import utcnow
+from market.core.errors import NotFound
+
+TOKEN_PREFIX = "ocop_"
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A new token as its owner sees it once: the stored row's fields plus the token itself."""
+
+    id: int
+    prefix: str
+    label: str
+    created_at: datetime
+    token: str
+    revoked_at: None = None
+
+
+def hash_token(token: str) -> str:
+    """Return the stored form of a token; tokens carry 256 random bits, so SHA-256 suffices."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_user(session: Session, name: str, role: Role) -> User:
+    """Create an account."""
+    user = User(name=name.strip(), role=Role(role))
+    session.add(user)
+    session.flush()
+    return user
+
+
+def issue_token(session: Session, user: User, label: str = "") -> IssuedToken:
+    """Create a token for `user`; the token itself is never retrievable again."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(
+        user=user, token_hash=hash_token(token), prefix=token[: len(TOKEN_PREFIX) + 6], label=label
+    )
+    session.add(row)
+    session.flush()
+    return IssuedToken(row.id, row.prefix, row.label, row.created_at, token)
+
+
+def authenticate_token(session: Session, token: str) -> Principal | None:
+    """Return the principal of a live token of an enabled account, else None."""
+    row = session.execute(
+        select(User.id, User.role)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .where(
+            ApiToken.token_hash == hash_token(token),
+            ApiToken.revoked_at.is_(None),
+            User.disabled_at.is_(None),
+        )
+    ).one_or_none()
+    return Principal(user_id=row.id, role=Role(row.role)) if row else None
+
+
+def get_user(session: Session, user_id: int) -> User:
+    """Return an account or raise NotFound."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"There is no account {user_id}.", field="id", location="path")
+    return user
+
+
+def revoke_token(session: Session, principal: Principal, token_id: int) -> ApiToken:
+    """Revoke one of the caller's tokens (an administrator may revoke anyone's)."""
+    token = session.get(ApiToken, token_id)
+    if token is None or (principal.role != Role.ADMIN and token.user_id != principal.user_id):
+        raise NotFound(f"You have no token {token_id}.", field="token_id", location="path")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        session.flush()
+    return token

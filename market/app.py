@@ -1,0 +1,62 @@
+"""The application factory."""
+
+from typing import Any
+
+from flask import Flask, Response, send_from_directory
+from flask_smorest import Api
+from swagger_ui_bundle import swagger_ui_path
+
+from market import health, migrate
+from market.accounts.services import authenticate_token
+from market.accounts.views import blp as accounts_blp
+from market.config import load_config
+from market.core.access import set_authenticator, undeclared_write_endpoints
+from market.core.extensions import db
+from market.error_handlers import register_error_handlers
+from market.places.views import blp as places_blp
+
+API_BLUEPRINTS = (accounts_blp, places_blp)
+SWAGGER_ASSETS = "/api/docs/assets/"
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Create the OCOP Market app: defaults, then the environment, then `config` overrides."""
+    app = Flask(__name__)
+    app.config.from_mapping(load_config(app.instance_path, config))
+    app.config["OPENAPI_SWAGGER_UI_URL"] = SWAGGER_ASSETS
+    app.extensions["migration_heads"] = migrate.head_revisions()
+
+    db.init_app(app)
+    # One Api per app: flask-smorest keeps the spec on the Api, so a shared one would mix apps.
+    api = Api(app, spec_kwargs={"info": {"description": "Cashless payments at OCOP markets."}})
+    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    for blueprint in API_BLUEPRINTS:
+        api.register_blueprint(blueprint)
+    app.register_blueprint(health.blp)
+    app.add_url_rule(f"{SWAGGER_ASSETS}<path:filename>", "swagger_assets", _swagger_asset)
+
+    register_error_handlers(app)
+    set_authenticator(app, lambda token: authenticate_token(db.session, token))
+    app.after_request(_commit_or_roll_back)
+
+    missing = undeclared_write_endpoints(app)
+    if missing:
+        raise RuntimeError(f"write endpoints without an access rule: {', '.join(missing)}")
+    return app
+
+
+def _commit_or_roll_back(response: Response) -> Response:
+    """Commit the request's work once, at the edge, only when the request succeeded."""
+    session = db.open_session()
+    if session is None:
+        return response
+    if response.status_code < 400:
+        session.commit()
+    else:
+        session.rollback()
+    return response
+
+
+def _swagger_asset(filename: str) -> Response:
+    """Serve Swagger UI from the installed package: the docs work offline, with no CDN."""
+    return send_from_directory(swagger_ui_path, filename, max_age=86400)

@@ -1,0 +1,172 @@
+"""The `ocop-market` command: database, places, accounts, and serving the app."""
+
+import os
+from typing import Any
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup
+from gunicorn.app.base import BaseApplication
+from sqlalchemy.engine import make_url
+
+from market import demo, migrate
+from market.accounts.services import create_user, issue_token
+from market.app import create_app
+from market.core.access import Role
+from market.core.extensions import db
+from market.places.services import load_places
+
+
+@click.group(cls=FlaskGroup, create_app=create_app, add_version_option=False)
+def cli() -> None:
+    """OCOP Market: cashless payments at Vietnamese markets, and a simulator to play them."""
+
+
+def main() -> None:
+    cli()
+
+
+@cli.group("db")
+def db_group() -> None:
+    """Database schema (Alembic migrations)."""
+
+
+@db_group.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Migrate the database to the latest schema."""
+    migrate.upgrade(db.engine, revision)
+    click.echo(f"database at {', '.join(sorted(_current_revisions()))}")
+
+
+@db_group.command("check")
+def db_check() -> None:
+    """Fail when the models and the migrations disagree (run on a migrated database)."""
+    migrate.check(db.engine)
+    click.echo("models and migrations agree")
+
+
+@db_group.command("current")
+def db_current() -> None:
+    """Print the database's revision and the head revision."""
+    click.echo(f"database: {', '.join(sorted(_current_revisions())) or '(empty)'}")
+    click.echo(f"head:     {', '.join(sorted(migrate.head_revisions()))}")
+
+
+def _current_revisions() -> set[str]:
+    with db.engine.connect() as connection:
+        return migrate.current_revisions(connection)
+
+
+@cli.group("places")
+def places_group() -> None:
+    """Provinces and communes."""
+
+
+@places_group.command("load")
+def places_load() -> None:
+    """Load the 34 provinces and 3,321 communes (safe to run again: it updates in place)."""
+    with db.state.sessionmaker.begin() as session:
+        result = load_places(session)
+    click.echo(
+        f"provinces: {result.provinces_added} added, {result.provinces_updated} updated; "
+        f"communes: {result.communes_added} added, {result.communes_updated} updated"
+    )
+
+
+@cli.group("users")
+def users_group() -> None:
+    """Accounts and API tokens."""
+
+
+@users_group.command("create")
+@click.option("--role", type=click.Choice([role.value for role in Role]), required=True)
+@click.option("--name", required=True, help="Display name, e.g. 'Sở Công Thương Cao Bằng'.")
+def users_create(role: str, name: str) -> None:
+    """Create an account and print its API token (shown only this once)."""
+    with db.state.sessionmaker.begin() as session:
+        user = create_user(session, name, Role(role))
+        token = issue_token(session, user, label="created on the command line").token
+    click.echo(f"account {user.id} ({role}) created. Its token, shown only now:")
+    click.echo(token)
+
+
+def server_options(command: Any) -> Any:
+    """Add the options shared by `serve` and `demo`."""
+    options = [
+        click.option("--host", default="127.0.0.1", show_default=True),
+        click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535)),
+        click.option(
+            "--workers",
+            type=click.IntRange(1, 64),
+            help="Gunicorn worker processes [default: 1 on SQLite, 2 per core on PostgreSQL].",
+        ),
+        click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64)),
+        click.option("--dev", is_flag=True, help="Use Flask's development server instead."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+@cli.command("serve")
+@server_options
+def serve(host: str, port: int, workers: int | None, threads: int, dev: bool) -> None:
+    """Serve the API and pages with gunicorn on 127.0.0.1:5000."""
+    run_server(current_app, host, port, workers, threads, dev)
+
+
+@cli.command("demo")
+@server_options
+def demo_command(host: str, port: int, workers: int | None, threads: int, dev: bool) -> None:
+    """Migrate, load places, create demo data, and serve it."""
+    migrate.upgrade(db.engine)
+    click.echo("database migrated")
+    with db.state.sessionmaker.begin() as session:
+        result = load_places(session)
+        click.echo(
+            f"places loaded: {result.provinces_added + result.provinces_updated} provinces and "
+            f"{result.communes_added + result.communes_updated} communes changed"
+        )
+        issued = demo.create_demo_accounts(session)
+    click.echo("demo accounts (send 'Authorization: Bearer <token>'):")
+    for user, token in issued:
+        click.echo(f"  {user.role.value:<8} {user.name}: {token}")
+    click.echo(f"API docs: http://{host}:{port}/api/docs")
+    run_server(current_app, host, port, workers, threads, dev)
+
+
+class GunicornServer(BaseApplication):  # type: ignore[misc]
+    """Gunicorn, configured in code; each worker builds its own app after the fork."""
+
+    def __init__(self, options: dict[str, Any]) -> None:
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Flask:
+        return create_app()
+
+
+def run_server(
+    app: Flask, host: str, port: int, workers: int | None, threads: int, dev: bool
+) -> None:
+    """Serve `app`'s configuration with gunicorn, or Flask's development server with `dev`."""
+    if dev:
+        app.run(host=host, port=port, threaded=True)
+        return
+    on_sqlite = make_url(app.config["DATABASE_URL"]).get_backend_name() == "sqlite"
+    GunicornServer(
+        {
+            "bind": f"{host}:{port}",
+            "workers": workers or (1 if on_sqlite else 2 * (os.cpu_count() or 1)),
+            "threads": threads,
+            "worker_class": "gthread",
+            "accesslog": "-",
+            "errorlog": "-",
+            "graceful_timeout": 10,
+        }
+    ).run()

@@ -1,0 +1,1 @@
+"""The shared kernel that catalog and payments may import: database, errors, access, extensions."""
