@@ -31,8 +31,11 @@ def test_demo_migrates_loads_and_serves_the_api_and_docs(tmp_path: Path) -> None
     assert command, "the ocop-market console script is not installed"
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}"}
     server = subprocess.Popen(
-        [command, "demo", "--port", str(port)], env=env, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True,
+        [command, "demo", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     base = f"http://127.0.0.1:{port}"
     try:
