@@ -12,8 +12,8 @@ from sqlalchemy.engine import make_url
 from market import demo, migrate
 from market.accounts.services import create_user, issue_token
 from market.app import create_app
-from market.core.access import Role
 from market.core.extensions import db
+from market.core.principals import Role
 from market.places.services import load_places
 
 

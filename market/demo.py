@@ -5,7 +5,7 @@ from sqlalchemy.orm import Session
 
 from market.accounts.models import User
 from market.accounts.services import create_user, issue_token
-from market.core.access import Role
+from market.core.principals import Role
 
 DEMO_ACCOUNTS = (
     ("Quản trị viên (demo)", Role.ADMIN),

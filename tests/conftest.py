@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from market import migrate
 from market.accounts.services import create_user, issue_token
 from market.app import create_app
-from market.core.access import Role
 from market.core.db import create_db_engine
 from market.core.extensions import db
+from market.core.principals import Role
 from market.places.services import load_places
 from tests import factories
 

@@ -5,8 +5,8 @@ from datetime import datetime
 from sqlalchemy import Enum, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from market.core.access import Role
 from market.core.db import Base, UTCDateTime, utcnow
+from market.core.principals import Role
 
 
 class User(Base):

@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
-from market.core.access import Role
+from market.core.principals import Role
 
 
 class UserSchema(Schema):

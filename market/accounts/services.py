@@ -9,9 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from market.accounts.models import ApiToken, User
-from market.core.access import Principal, Role
 from market.core.db import utcnow
 from market.core.errors import NotFound
+from market.core.principals import Principal, Role
 
 TOKEN_PREFIX = "ocop_"
 

@@ -11,8 +11,9 @@ from market.accounts.schemas import (
     TokenSchema,
     UserSchema,
 )
-from market.core.access import Role, allow, require_principal
+from market.core.access import allow, require_principal
 from market.core.extensions import db
+from market.core.principals import Role
 
 blp = Blueprint("accounts", __name__, url_prefix="/api/v1", description="Accounts and API tokens")
 EVERY_ROLE = tuple(Role)

@@ -1,8 +1,6 @@
 """Who may call what: roles, the bearer-token principal, and `allow`, declared on every write."""
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from enum import StrEnum
 from functools import wraps
 from typing import Any, Final, TypeVar
 
@@ -10,34 +8,13 @@ from flask import Flask, current_app, g, request
 from flask_smorest import Blueprint
 
 from market.core.errors import Forbidden, Unauthorized
-
-
-class Role(StrEnum):
-    """The role of an account.
-
-    admin: runs the platform (markets, producers, certifications, accounts).
-    official: reads and exports cashless-adoption reports.
-    vendor: runs its own stalls, listings and sales.
-    """
-
-    ADMIN = "admin"
-    OFFICIAL = "official"
-    VENDOR = "vendor"
-
+from market.core.principals import Principal, Role
 
 ANYONE: Final = "anyone"
 """Declares an endpoint open to every caller, e.g. checkout or a signature-checked webhook."""
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 ACCESS_ATTRIBUTE = "__ocop_access__"
-
-
-@dataclass(frozen=True)
-class Principal:
-    """The authenticated caller of a request."""
-
-    user_id: int
-    role: Role
 
 
 Authenticator = Callable[[str], Principal | None]

@@ -3,7 +3,7 @@
 import factory
 
 from market.accounts.models import User
-from market.core.access import Role
+from market.core.principals import Role
 from tests.factories import current_session
 
 

@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from market.accounts.models import ApiToken, User
-from market.core.access import Role
+from market.core.principals import Role
 from tests.factories.accounts import UserFactory
 from tests.market.test_app import assert_error
 

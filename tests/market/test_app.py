@@ -8,7 +8,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from flask.views import MethodView
 
-from market.core.access import ANYONE, Role, allow, undeclared_write_endpoints
+from market.core.access import ANYONE, allow, undeclared_write_endpoints
+from market.core.principals import Role
 
 ERROR_KEYS = {"code", "status", "message", "reason"}
 
