@@ -2,10 +2,13 @@
 
 from typing import Any
 
+from apispec.ext.marshmallow import MarshmallowPlugin, resolver
 from flask import Flask, Response, send_from_directory
 from flask_smorest import Api
+from marshmallow import Schema
 from swagger_ui_bundle import swagger_ui_path
 
+from catalog.views import blp as catalog_blp
 from market import health, migrate
 from market.accounts.services import authenticate_token
 from market.accounts.views import blp as accounts_blp
@@ -13,9 +16,19 @@ from market.config import load_config
 from market.core.access import set_authenticator, undeclared_write_endpoints
 from market.core.extensions import db
 from market.error_handlers import register_error_handlers
+from market.markets.views import blp as markets_blp
 from market.places.views import blp as places_blp
+from market.vendors.views import blp as vendors_blp
+from payments.views import blp as payments_blp
 
-API_BLUEPRINTS = (accounts_blp, places_blp)
+API_BLUEPRINTS = (
+    accounts_blp,
+    places_blp,
+    catalog_blp,
+    markets_blp,
+    vendors_blp,
+    payments_blp,
+)
 SWAGGER_ASSETS = "/api/docs/assets/"
 
 
@@ -28,7 +41,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     db.init_app(app)
     # One Api per app: flask-smorest keeps the spec on the Api, so a shared one would mix apps.
-    api = Api(app, spec_kwargs={"info": {"description": "Cashless payments at OCOP markets."}})
+    api = Api(
+        app,
+        spec_kwargs={
+            "info": {"description": "Cashless payments at OCOP markets."},
+            "marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=_schema_name),
+        },
+    )
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     for blueprint in API_BLUEPRINTS:
         api.register_blueprint(blueprint)
@@ -43,6 +62,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if missing:
         raise RuntimeError(f"write endpoints without an access rule: {', '.join(missing)}")
     return app
+
+
+def _schema_name(schema: type[Schema] | Schema) -> str:
+    """Name OpenAPI schemas after their class; a PATCH body (partial) gets a name of its own."""
+    if isinstance(schema, Schema):
+        return resolver(type(schema)) + ("Patch" if schema.partial else "")
+    return resolver(schema)
 
 
 def _commit_or_roll_back(response: Response) -> Response:

@@ -1,6 +1,8 @@
 """The `ocop-market` command: database, places, accounts, and serving the app."""
 
+import json
 import os
+from pathlib import Path
 from typing import Any
 
 import click
@@ -15,6 +17,8 @@ from market.app import create_app
 from market.core.extensions import db
 from market.core.principals import Role
 from market.places.services import load_places
+from payments import qr, vietqr
+from payments.banks import find_bank
 
 
 @click.group(cls=FlaskGroup, create_app=create_app, add_version_option=False)
@@ -134,6 +138,63 @@ def demo_command(host: str, port: int, workers: int | None, threads: int, dev: b
         click.echo(f"  {user.role.value:<8} {user.name}: {token}")
     click.echo(f"API docs: http://{host}:{port}/api/docs")
     run_server(current_app, host, port, workers, threads, dev)
+
+
+@cli.group("vietqr")
+def vietqr_group() -> None:
+    """Make and read VietQR payment codes."""
+
+
+@vietqr_group.command("encode")
+@click.option("--bin", "bank", required=True, help="Bank BIN or code, e.g. 970436 or VCB.")
+@click.option("--account", required=True, help="Account or card number.")
+@click.option("--amount", type=int, help="Whole dong; makes a dynamic (one-payment) code.")
+@click.option("--purpose", help="Transfer memo, at most 25 characters once accents are removed.")
+@click.option("--bill", "bill_number", help="Bill or order number.")
+@click.option("--store", "store_label", help="Store or stall label.")
+@click.option("--terminal", "terminal_label", help="Terminal label.")
+@click.option("--reference", "reference_label", help="Reference label.")
+@click.option("--merchant-name", help="Merchant name (tag 59).")
+@click.option("--merchant-city", help="Merchant city (tag 60).")
+@click.option(
+    "--service",
+    type=click.Choice([s.value for s in vietqr.Service]),
+    default=vietqr.Service.TO_ACCOUNT.value,
+    show_default=True,
+    help="QRIBFTTA pays an account, QRIBFTTC a card.",
+)
+@click.option("--png", type=click.Path(dir_okay=False, writable=True), help="Write a PNG here.")
+@click.option("--svg", type=click.Path(dir_okay=False, writable=True), help="Write an SVG here.")
+def vietqr_encode(bank: str, service: str, png: str | None, svg: str | None, **fields: Any) -> None:
+    """Print a VietQR payload, and optionally write it as an image."""
+    found = find_bank(bank)
+    if found is None:
+        raise click.BadParameter(f"no bank has BIN or code {bank!r}", param_hint="--bin")
+    try:
+        payload = vietqr.encode(
+            vietqr.VietQR(bin=found.bin, service=vietqr.Service(service), **fields)
+        )
+    except vietqr.VietQRError as error:
+        raise click.UsageError("; ".join(map(str, error.problems))) from error
+    click.echo(payload)
+    if png:
+        Path(png).write_bytes(qr.order_png(payload))
+    if svg:
+        Path(svg).write_text(qr.order_svg(payload), encoding="utf-8")
+
+
+@vietqr_group.command("decode")
+@click.argument("payload")
+def vietqr_decode(payload: str) -> None:
+    """Print a payload's fields as JSON; exit 1 listing its problems when it is invalid."""
+    try:
+        code = vietqr.decode(payload)
+    except vietqr.VietQRError as error:
+        for problem in error.problems:
+            click.echo(str(problem), err=True)
+        raise SystemExit(1) from error
+    fields = {name: value for name, value in vars(code).items() if value not in (None, ())}
+    click.echo(json.dumps({"point_of_initiation": code.point_of_initiation, **fields}, indent=2))
 
 
 class GunicornServer(BaseApplication):  # type: ignore[misc]

@@ -81,7 +81,7 @@ def handle_http_exception(error: HTTPException) -> Response:
 
 
 def handle_domain_error(error: DomainError) -> Response:
-    errors = {error.location: {error.field: [error.message]}} if error.field else None
+    errors = {error.location: {error.field: error.problems}} if error.field else None
     return error_response(error.status, error.message, errors=errors, reason=error.reason)
 
 

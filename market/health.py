@@ -20,7 +20,7 @@ def healthz() -> dict[str, str]:
 def readyz() -> Response | dict[str, str]:
     """Answer 200 only when the database is reachable and migrated to the head revision."""
     try:
-        with db.engine.connect() as connection:
+        with db.engine.connect().execution_options(sqlite_begin="DEFERRED") as connection:
             current = migrate.current_revisions(connection)
     except SQLAlchemyError as error:
         current_app.logger.warning("readiness: database unreachable: %s", error)

@@ -1,5 +1,8 @@
 """Alembic environment: runs on the connection the app hands over, or on DATABASE_URL."""
 
+import re
+from typing import Any
+
 from alembic import context
 from sqlalchemy import Connection
 
@@ -8,6 +11,17 @@ from market.core.db import Base
 
 config = context.config
 
+# Search objects made by hand in migration 0002 (SQLite FTS5 tables; on PostgreSQL a generated
+# tsvector column and its GIN index): the models do not describe them, so autogenerate must not
+# propose to drop them.
+HAND_MADE = re.compile(r"products_fts(_\w+)?|search_vector|ix_products_search_vector")
+
+
+def include_object(
+    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+) -> bool:
+    return not (reflected and name is not None and HAND_MADE.fullmatch(name))
+
 
 def run_migrations(connection: Connection) -> None:
     context.configure(
@@ -15,6 +29,7 @@ def run_migrations(connection: Connection) -> None:
         target_metadata=Base.metadata,
         render_as_batch=True,  # SQLite alters tables by copying them
         compare_type=True,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()

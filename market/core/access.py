@@ -34,10 +34,11 @@ def current_principal() -> Principal | None:
 
 
 def _authenticate(header: str | None) -> Principal | None:
-    if not header:
+    # Other schemes (a bank service's "Apikey ...") belong to the endpoint that expects them.
+    scheme, _, token = (header or "").partition(" ")
+    if scheme.lower() != "bearer":
         return None
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    if not token.strip():
         raise Unauthorized(
             "The Authorization header must be 'Bearer <token>'.",
             field="Authorization",

@@ -1,12 +1,16 @@
 """Declarative base, column types and engine set-up shared by every package; no Flask here."""
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import DateTime, Engine, Enum, MetaData, create_engine, event
 from sqlalchemy.engine import Dialect, make_url
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
+
+from market.core.errors import Conflict
 
 # Stable constraint names keep Alembic autogenerate and SQLite batch migrations deterministic.
 NAMING_CONVENTION = {
@@ -43,6 +47,27 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def enum_column(enum: type[StrEnum], name: str) -> Enum:
+    """Store a StrEnum by value as a checked string, portable across SQLite and PostgreSQL."""
+    return Enum(
+        enum,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=24,
+        values_callable=lambda members: [member.value for member in members],
+    )
+
+
+def flush_unique(session: Session, message: str, field: str) -> None:
+    """Flush in a savepoint; a unique violation becomes a Conflict on `field`, race-safe."""
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError as error:
+        raise Conflict(message, field=field) from error
+
+
 def utcnow() -> datetime:
     """Return the current time as an aware UTC datetime."""
     return datetime.now(UTC)
@@ -72,6 +97,10 @@ def create_db_engine(url: str, echo: bool = False, **kwargs: Any) -> Engine:
 
     @event.listens_for(engine, "begin")
     def begin_sqlite(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+        # IMMEDIATE takes the write lock up front, so concurrent writers wait (busy_timeout)
+        # instead of failing when a read lock cannot be upgraded. A connection that only reads
+        # can ask for execution_options(sqlite_begin="DEFERRED").
+        mode = connection.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+        connection.exec_driver_sql(f"BEGIN {mode}")
 
     return engine

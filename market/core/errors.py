@@ -16,11 +16,13 @@ class DomainError(Exception):
         field: str | None = None,
         location: str = "json",
         reason: str | None = None,
+        problems: list[str] | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
         self.location = location
+        self.problems = problems or [message]
         if reason is not None:
             self.reason = reason
 

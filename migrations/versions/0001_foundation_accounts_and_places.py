@@ -41,7 +41,7 @@ def upgrade() -> None:
                 name="user_role",
                 native_enum=False,
                 create_constraint=True,
-                length=16,
+                length=24,
             ),
             nullable=False,
         ),

@@ -1,0 +1,1 @@
+"""Markets and the stalls vendors hold in them."""

@@ -1,0 +1,1 @@
+"""Vendors, their payout bank accounts, and what they list for sale."""

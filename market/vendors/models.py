@@ -1,0 +1,55 @@
+"""Vendors and listings."""
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from catalog.models import Product
+from market.accounts.models import User
+from market.core.db import Base, UTCDateTime, utcnow
+from market.markets.models import Stall
+
+
+class Vendor(Base):
+    """A stallholder's business, owned by one vendor account, paid into one bank account."""
+
+    __tablename__ = "vendors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), unique=True)
+    display_name: Mapped[str] = mapped_column(String(120))
+    phone: Mapped[str | None] = mapped_column(String(15))
+    bank_bin: Mapped[str] = mapped_column(String(6))
+    account_number: Mapped[str] = mapped_column(String(19))
+    account_holder: Mapped[str] = mapped_column(String(50))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    user: Mapped[User] = relationship()
+    stalls: Mapped[list[Stall]] = relationship(back_populates="vendor")
+
+
+class Listing(Base):
+    """A vendor's offer at one of its stalls: an OCOP product or any other goods, at a price."""
+
+    __tablename__ = "listings"
+    __table_args__ = (
+        CheckConstraint("price_vnd > 0", name="price_positive"),
+        CheckConstraint("stock >= 0", name="stock_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    vendor_id: Mapped[int] = mapped_column(ForeignKey("vendors.id"), index=True)
+    stall_id: Mapped[int] = mapped_column(ForeignKey("stalls.id"), index=True)
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"), index=True)
+    title: Mapped[str] = mapped_column(String(160))
+    search_title: Mapped[str] = mapped_column(String(160))
+    unit: Mapped[str] = mapped_column(String(30))
+    price_vnd: Mapped[int] = mapped_column(BigInteger, index=True)
+    stock: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    stall: Mapped[Stall] = relationship()
+    vendor: Mapped[Vendor] = relationship()
+    product: Mapped[Product | None] = relationship()
