@@ -18,7 +18,9 @@ from market.core.extensions import db
 from market.error_handlers import register_error_handlers
 from market.markets.views import blp as markets_blp
 from market.places.views import blp as places_blp
+from market.sales.views import blp as sales_blp
 from market.vendors.views import blp as vendors_blp
+from payments.gateways.factory import card_gateway_from_settings
 from payments.views import blp as payments_blp
 
 API_BLUEPRINTS = (
@@ -27,6 +29,7 @@ API_BLUEPRINTS = (
     catalog_blp,
     markets_blp,
     vendors_blp,
+    sales_blp,
     payments_blp,
 )
 SWAGGER_ASSETS = "/api/docs/assets/"
@@ -40,6 +43,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["migration_heads"] = migrate.head_revisions()
 
     db.init_app(app)
+    app.extensions["card_gateway"] = (
+        card_gateway_from_settings(app.config) if app.config["CARD_GATEWAY"] else None
+    )
     # One Api per app: flask-smorest keeps the spec on the Api, so a shared one would mix apps.
     api = Api(
         app,

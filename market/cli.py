@@ -2,6 +2,9 @@
 
 import json
 import os
+import secrets
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +20,7 @@ from market.app import create_app
 from market.core.extensions import db
 from market.core.principals import Role
 from market.places.services import load_places
+from market.sales.services import expire_unpaid
 from payments import qr, vietqr
 from payments.banks import find_bank
 
@@ -107,6 +111,14 @@ def server_options(command: Any) -> Any:
         ),
         click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64)),
         click.option("--dev", is_flag=True, help="Use Flask's development server instead."),
+        click.option(
+            "--expire-every",
+            default=60,
+            show_default=True,
+            type=click.IntRange(0, 3600),
+            help="Expire unpaid payments every N seconds in this process (0: never; then run "
+            "'ocop-market payments expire --every N' beside it).",
+        ),
     ]
     for option in reversed(options):
         command = option(command)
@@ -115,15 +127,22 @@ def server_options(command: Any) -> Any:
 
 @cli.command("serve")
 @server_options
-def serve(host: str, port: int, workers: int | None, threads: int, dev: bool) -> None:
+def serve(
+    host: str, port: int, workers: int | None, threads: int, dev: bool, expire_every: int
+) -> None:
     """Serve the API and pages with gunicorn on 127.0.0.1:5000."""
-    run_server(current_app, host, port, workers, threads, dev)
+    run_server(current_app, host, port, workers, threads, dev, expire_every)
 
 
 @cli.command("demo")
 @server_options
-def demo_command(host: str, port: int, workers: int | None, threads: int, dev: bool) -> None:
+def demo_command(
+    host: str, port: int, workers: int | None, threads: int, dev: bool, expire_every: int
+) -> None:
     """Migrate, load places, create demo data, and serve it."""
+    # A simulated market: the fake card gateway and a per-run bank secret, unless configured.
+    os.environ.setdefault("CARD_GATEWAY", "fake")
+    os.environ.setdefault("SIMBANK_WEBHOOK_SECRET", secrets.token_hex(16))
     migrate.upgrade(db.engine)
     click.echo("database migrated")
     with db.state.sessionmaker.begin() as session:
@@ -132,12 +151,48 @@ def demo_command(host: str, port: int, workers: int | None, threads: int, dev: b
             f"places loaded: {result.provinces_added + result.provinces_updated} provinces and "
             f"{result.communes_added + result.communes_updated} communes changed"
         )
-        issued = demo.create_demo_accounts(session)
+        data = demo.create_demo_data(session)
+        market = f"{data.market.name} (market {data.market.id})"
+    click.echo(f"demo market: {market}")
     click.echo("demo accounts (send 'Authorization: Bearer <token>'):")
-    for user, token in issued:
+    for user, token in data.tokens:
         click.echo(f"  {user.role.value:<8} {user.name}: {token}")
+    click.echo(f"simulator bank secret: {os.environ['SIMBANK_WEBHOOK_SECRET']}")
     click.echo(f"API docs: http://{host}:{port}/api/docs")
-    run_server(current_app, host, port, workers, threads, dev)
+    run_server(create_app(), host, port, workers, threads, dev, expire_every)
+
+
+@cli.group("payments")
+def payments_group() -> None:
+    """Payment housekeeping."""
+
+
+@payments_group.command("expire")
+@click.option("--every", type=click.IntRange(1, 3600), help="Repeat every N seconds.")
+def payments_expire(every: int | None) -> None:
+    """Expire unpaid payments whose window closed and put their goods back on the shelf."""
+    while True:
+        with db.state.sessionmaker.begin() as session:
+            count = expire_unpaid(session)
+        click.echo(f"{count} payments expired")
+        if every is None:
+            return
+        time.sleep(every)
+
+
+def start_expiry_loop(app: Flask, every: int) -> None:
+    """Expire unpaid payments every `every` seconds in a background thread of this process."""
+
+    def loop() -> None:
+        while True:
+            time.sleep(every)
+            try:
+                with app.app_context(), db.state.sessionmaker.begin() as session:
+                    expire_unpaid(session)
+            except Exception:  # keep expiring after a passing database error
+                app.logger.exception("expiring unpaid payments failed")
+
+    threading.Thread(target=loop, name="expire-unpaid", daemon=True).start()
 
 
 @cli.group("vietqr")
@@ -213,9 +268,17 @@ class GunicornServer(BaseApplication):  # type: ignore[misc]
 
 
 def run_server(
-    app: Flask, host: str, port: int, workers: int | None, threads: int, dev: bool
+    app: Flask,
+    host: str,
+    port: int,
+    workers: int | None,
+    threads: int,
+    dev: bool,
+    expire_every: int,
 ) -> None:
     """Serve `app`'s configuration with gunicorn, or Flask's development server with `dev`."""
+    if expire_every:
+        start_expiry_loop(app, expire_every)
     if dev:
         app.run(host=host, port=port, threaded=True)
         return

@@ -16,6 +16,16 @@ DEFAULTS: dict[str, Any] = {
     "OPENAPI_SWAGGER_UI_PATH": "docs",
     "MAX_CONTENT_LENGTH": 1024 * 1024,
     "JSON_SORT_KEYS": False,
+    # Bank-notification webhooks: each format is refused until its secret is configured.
+    "SEPAY_API_KEY": None,
+    "CASSO_WEBHOOK_KEY": None,
+    "SIMBANK_WEBHOOK_SECRET": None,
+    # Cards: "stripe" (STRIPE_API_KEY, and STRIPE_API_BASE for a Stripe-compatible test server)
+    # or "fake" (the simulator's); unset, card payments are refused.
+    "CARD_GATEWAY": None,
+    "STRIPE_API_KEY": None,
+    "STRIPE_API_BASE": None,
+    "STRIPE_WEBHOOK_SECRETS": [],
 }
 
 # Environment variables read as settings, and how each is parsed.
@@ -23,6 +33,14 @@ ENVIRONMENT: dict[str, Any] = {
     "SECRET_KEY": str,
     "DATABASE_URL": str,
     "DATABASE_ECHO": lambda value: value.lower() in {"1", "true", "yes"},
+    "SEPAY_API_KEY": str,
+    "CASSO_WEBHOOK_KEY": str,
+    "SIMBANK_WEBHOOK_SECRET": str,
+    "CARD_GATEWAY": str,
+    "STRIPE_API_KEY": str,
+    "STRIPE_API_BASE": str,
+    # Several secrets, comma-separated, while a rotated one is phased out.
+    "STRIPE_WEBHOOK_SECRETS": lambda value: [part.strip() for part in value.split(",") if part],
 }
 
 

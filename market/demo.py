@@ -1,12 +1,25 @@
-"""A small fixed demo data set; the simulator replaces it with simulated markets."""
+"""A small fixed demo data set: one night market in Cao Bằng that can sell at once.
+
+The simulator replaces it with generated provinces, markets, vendors and shoppers.
+"""
+
+from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from catalog import services as catalog
+from catalog.models import IssuingLevel, ProducerType, Product
 from market.accounts.models import User
 from market.accounts.services import create_user, issue_token
-from market.core.principals import Role
+from market.core.principals import Principal, Role
+from market.markets import services as markets
+from market.markets.models import Market, MarketKind, StallCategory
+from market.vendors import services as vendors
+from market.vendors.models import Vendor
 
+THUC_PHAN = "01273"  # Phường Thục Phán, Cao Bằng (GSO code since 1 July 2025)
 DEMO_ACCOUNTS = (
     ("Quản trị viên (demo)", Role.ADMIN),
     ("Cán bộ Sở Công Thương Cao Bằng (demo)", Role.OFFICIAL),
@@ -14,12 +27,91 @@ DEMO_ACCOUNTS = (
 )
 
 
-def create_demo_accounts(session: Session) -> list[tuple[User, str]]:
-    """Create the demo accounts that are missing and issue each a fresh token."""
-    issued = []
-    for name, role in DEMO_ACCOUNTS:
-        user = session.scalar(select(User).where(User.name == name, User.role == role))
-        if user is None:
-            user = create_user(session, name, role)
-        issued.append((user, issue_token(session, user, label="demo").token))
-    return issued
+@dataclass(frozen=True)
+class DemoData:
+    tokens: list[tuple[User, str]]
+    market: Market
+
+
+def create_demo_data(session: Session) -> DemoData:
+    """Create what is missing of the demo set, and issue each demo account a fresh token."""
+    users = [_account(session, name, role) for name, role in DEMO_ACCOUNTS]
+    tokens = [(user, issue_token(session, user, label="demo").token) for user in users]
+    market = session.scalar(select(Market).where(Market.name == "Phố đi bộ Kim Đồng"))
+    if market is None:
+        market = _kim_dong(session, users[2])
+    return DemoData(tokens, market)
+
+
+def _account(session: Session, name: str, role: Role) -> User:
+    user = session.scalar(select(User).where(User.name == name, User.role == role))
+    return user or create_user(session, name, role)
+
+
+def _kim_dong(session: Session, owner: User) -> Market:
+    """Kim Đồng walking street: Friday and Saturday nights, 19:00-23:00 (dulichvn.org.vn)."""
+    market = markets.create_market(
+        session,
+        name="Phố đi bộ Kim Đồng",
+        commune_code=THUC_PHAN,
+        kind=MarketKind.WALKING_STREET,
+        market_class=3,
+        schedule=[{"days": [5, 6], "opens": "19:00", "closes": "23:00"}],
+        address="Phố Kim Đồng, phường Thục Phán, Cao Bằng",
+    )
+    actor = Principal(owner.id, owner.role)
+    vendor = session.scalar(select(Vendor).where(Vendor.user_id == owner.id))
+    if vendor is None:
+        vendor = vendors.register_vendor(
+            session,
+            actor,
+            display_name="Quầy mật ong và nước mía bà Hoa",
+            bank_bin="970436",
+            account_number="0011001234567",
+            account_holder="NONG THI HOA",
+        )
+    stall = markets.open_stall(
+        session,
+        actor,
+        market_id=market.id,
+        code="KD-07",
+        name="Mật ong bạc hà và nước mía",
+        category=StallCategory.OCOP_PRODUCTS,
+    )
+    honey = _certified_honey(session)
+    vendors.create_listing(
+        session, actor, stall_id=stall.id, product_id=honey.id, price_vnd=250_000, stock=40
+    )
+    vendors.create_listing(
+        session, actor, stall_id=stall.id, title="Nước mía", unit="cốc", price_vnd=10_000, stock=500
+    )
+    return market
+
+
+def _certified_honey(session: Session) -> Product:
+    producer = catalog.create_producer(
+        session,
+        name="HTX Mật ong Bạc hà Cao Bằng",
+        producer_type=ProducerType.COOPERATIVE,
+        commune_code=THUC_PHAN,
+    )
+    honey = catalog.create_product(
+        session,
+        producer_id=producer.id,
+        name="Mật ong bạc hà Cao Bằng",
+        group_code="FOOD",
+        subgroup_code="1.2",
+        unit="chai 500 ml",
+        origin_commune_code=THUC_PHAN,
+        description="Mật ong từ hoa bạc hà cao nguyên đá, sản phẩm OCOP 4 sao (dữ liệu demo).",
+    )
+    catalog.record_certification(
+        session,
+        honey.id,
+        stars=4,
+        score=78,
+        decision_number="828/QĐ-UBND (demo)",
+        decision_date=date(2025, 9, 15),
+        issuing_level=IssuingLevel.PROVINCE,
+    )
+    return honey

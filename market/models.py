@@ -4,9 +4,17 @@ from catalog.models import Certification, EcommerceListing, Producer, Product
 from market.accounts.models import ApiToken, User
 from market.markets.models import Market, Stall
 from market.places.models import Commune, Province
+from market.sales.models import Order, OrderLine
 from market.vendors.models import Listing, Vendor
+from payments.models import BankNotification, LedgerEntry, PaymentEvent, PaymentIntent
 
 __all__ = [
+    "BankNotification",
+    "LedgerEntry",
+    "Order",
+    "OrderLine",
+    "PaymentEvent",
+    "PaymentIntent",
     "Certification",
     "EcommerceListing",
     "Producer",

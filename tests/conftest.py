@@ -24,6 +24,8 @@ from market.core.extensions import db
 from market.core.principals import Role
 from market.places.services import load_places
 from tests import factories
+from tests.settings import TEST_SECRETS
+from tests.shop import shop  # noqa: F401  (a fixture)
 
 TEST_DATABASE_URL = os.environ.get("OCOP_TEST_DATABASE_URL")
 
@@ -76,7 +78,7 @@ def engine(database_url: str) -> Iterator[Engine]:
 
 @pytest.fixture(scope="session")
 def app(engine: Engine, database_url: str) -> Iterator[Flask]:
-    app = create_app({"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "test"})
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url, **TEST_SECRETS})
     yield app
     app.extensions["database"].engine.dispose()
 

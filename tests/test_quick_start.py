@@ -1,5 +1,6 @@
 """README's first command, `ocop-market demo`, serving on 127.0.0.1 as a new user would see it."""
 
+import json
 import os
 import shutil
 import socket
@@ -51,6 +52,10 @@ def test_demo_migrates_loads_and_serves_the_api_and_docs(tmp_path: Path) -> None
         assert get(f"{base}/healthz") == (200, b'{"status":"ok"}\n')
         assert b"swagger-ui" in get(f"{base}/api/docs")[1]
         assert b"Th\\u1ee5c Ph\\u00e1n" in get(f"{base}/api/v1/communes/01273")[1]
+        markets = json.loads(get(f"{base}/api/v1/markets?q=kim+dong")[1])
+        assert markets["total"] == 1
+        listings = json.loads(get(f"{base}/api/v1/listings?market={markets['items'][0]['id']}")[1])
+        assert {item["title"] for item in listings["items"]} >= {"Nước mía"}
     finally:
         server.terminate()
         output = server.communicate(timeout=30)[0]

@@ -1,0 +1,1 @@
+"""Checkout: orders at a stall, their stock, and handing them to payments."""

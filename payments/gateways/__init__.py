@@ -1,0 +1,1 @@
+"""Card gateways: an interface, a Stripe implementation and a deterministic fake."""

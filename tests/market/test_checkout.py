@@ -1,0 +1,290 @@
+"""A sale from checkout to ledger, for each way of paying, and everything that goes wrong."""
+
+import io
+from datetime import timedelta
+
+import pytest
+import zxingcpp
+from flask.testing import FlaskClient
+from PIL import Image
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from market.core.db import utcnow
+from market.sales.models import Order
+from market.sales.services import expire_unpaid
+from payments import vietqr
+from payments.models import BankNotification, LedgerEntry, PaymentEvent
+from tests.factories.markets import ListingFactory
+from tests.market.test_app import assert_error
+from tests.market.test_markets import vendor_headers
+from tests.payments import banks
+from tests.shop import Shop, checkout
+
+
+def ledger(session: Session) -> list[LedgerEntry]:
+    return list(session.scalars(select(LedgerEntry).order_by(LedgerEntry.id)))
+
+
+def test_a_qr_sale_from_checkout_to_ledger(
+    client: FlaskClient, session: Session, shop: Shop
+) -> None:
+    order = checkout(client, shop).get_json()
+    payment = order["payment"]
+    assert order["total_vnd"] == 270_000
+    assert payment["status"] == "pending" and payment["method"] == "vietqr"
+    assert [line["is_ocop"] for line in order["lines"]] == [False, True]
+
+    code = vietqr.decode(payment["qr_payload"])
+    assert (code.account, code.amount, code.purpose) == (
+        banks.ACCOUNT,
+        270_000,
+        payment["reference"],
+    )
+    image = client.get(f"/api/v1/payments/{payment['id']}/qr.png").data
+    assert zxingcpp.read_barcodes(Image.open(io.BytesIO(image)))[0].text == payment["qr_payload"]
+
+    memo = f"MBVCB.3278907687.{payment['reference']}.CT tu 0123456789 NGUYEN VAN A"
+    notified = banks.simbank(client, memo, 270_000)
+    assert notified.get_json() == {
+        "status": "matched",
+        "payment_id": payment["id"],
+        "success": True,
+    }
+
+    paid = client.get(f"/api/v1/payments/{payment['id']}").get_json()
+    assert paid["status"] == "paid" and paid["received_vnd"] == 270_000
+    [row] = ledger(session)
+    assert (row.amount_vnd, row.method, row.province_code, row.is_ocop) == (
+        270_000,
+        "vietqr",
+        "04",
+        True,
+    )
+    assert str(row.local_date) == "2026-11-20"
+    session.refresh(shop.honey)
+    assert shop.honey.stock == 2
+
+
+@pytest.mark.parametrize("send", [banks.sepay, banks.casso])
+def test_public_notification_formats_pay_too(
+    client: FlaskClient, session: Session, shop: Shop, send
+) -> None:  # type: ignore[no-untyped-def]
+    payment = checkout(client, shop).get_json()["payment"]
+    response = send(client, f"thanh toan {payment['reference'].lower()} cam on", 270_000)
+    assert response.get_json()["status"] == "matched"
+    assert client.get(f"/api/v1/payments/{payment['id']}").get_json()["status"] == "paid"
+
+
+def test_the_same_notification_twice_counts_once(
+    client: FlaskClient, session: Session, shop: Shop
+) -> None:
+    payment = checkout(client, shop).get_json()["payment"]
+    first = banks.sepay(client, payment["reference"], 270_000, transaction_id=777)
+    again = banks.sepay(client, payment["reference"], 270_000, transaction_id=777)
+    assert (first.get_json()["status"], again.get_json()["status"]) == ("matched", "duplicate")
+    assert [row.amount_vnd for row in ledger(session)] == [270_000]
+    assert client.get(f"/api/v1/payments/{payment['id']}").get_json()["received_vnd"] == 270_000
+
+
+def test_under_and_overpayments_are_recorded_and_flagged(
+    client: FlaskClient, session: Session, shop: Shop
+) -> None:
+    payment = checkout(client, shop).get_json()["payment"]
+    banks.simbank(client, payment["reference"], 200_000)
+    under = client.get(f"/api/v1/payments/{payment['id']}").get_json()
+    assert under["status"] == "underpaid" and "70,000" in under["attention"]
+    banks.simbank(client, payment["reference"], 100_000)
+    over = client.get(f"/api/v1/payments/{payment['id']}").get_json()
+    assert over["status"] == "overpaid" and "30,000" in over["attention"]
+    assert sum(row.amount_vnd for row in ledger(session)) == 300_000
+
+
+def test_a_late_payment_after_expiry_is_kept_and_flagged(
+    client: FlaskClient, session: Session, shop: Shop
+) -> None:
+    payment = checkout(client, shop).get_json()["payment"]
+    assert expire_unpaid(session, utcnow() + timedelta(minutes=16)) == 1
+    session.refresh(shop.honey)
+    assert shop.honey.stock == 3  # released
+    assert client.get(f"/api/v1/payments/{payment['id']}").get_json()["status"] == "expired"
+    assert expire_unpaid(session, utcnow() + timedelta(minutes=30)) == 0
+
+    banks.simbank(client, payment["reference"], 270_000)
+    late = client.get(f"/api/v1/payments/{payment['id']}").get_json()
+    assert late["status"] == "paid" and "window closed" in late["attention"]
+    [row] = ledger(session)
+    assert row.is_late
+
+
+def test_unknown_references_and_wrong_accounts_are_kept_not_counted(
+    client: FlaskClient, session: Session, shop: Shop
+) -> None:
+    payment = checkout(client, shop).get_json()["payment"]
+    unknown = banks.simbank(client, "chuyen tien an sang OC00000000", 50_000)
+    assert unknown.get_json()["status"] == "unmatched"
+    wrong = banks.simbank(client, payment["reference"], 270_000, account="9999999999")
+    assert wrong.get_json()["status"] == "wrong_account"
+    assert ledger(session) == []
+    assert session.scalar(select(func.count()).select_from(BankNotification)) == 2
+    assert client.get(f"/api/v1/payments/{payment['id']}").get_json()["status"] == "pending"
+
+
+def test_outgoing_transfers_are_ignored(client: FlaskClient, session: Session, shop: Shop) -> None:
+    payment = checkout(client, shop).get_json()["payment"]
+    out = banks.sepay(client, payment["reference"], 270_000, transfer_type="out")
+    assert out.get_json()["status"] == "outgoing"
+    assert ledger(session) == []
+
+
+def test_webhooks_refuse_unsigned_wrongly_signed_and_stale_calls(
+    client: FlaskClient, session: Session, shop: Shop
+) -> None:
+    reference = checkout(client, shop).get_json()["payment"]["reference"]
+    assert_error(banks.simbank(client, reference, 270_000, secret="guess"), 400)
+    stale = banks.simbank(client, reference, 270_000, timestamp=1_700_000_000)
+    assert assert_error(stale, 400)["reason"] == "stale_signature"
+    assert_error(banks.casso(client, reference, 270_000, key="guess"), 400)
+    assert_error(banks.casso(client, reference, 270_000, stamp_ms=1_700_000_000_000), 400)
+    assert_error(banks.sepay(client, reference, 270_000, api_key="guess"), 401)
+    unsigned = client.post("/api/v1/webhooks/bank/simbank", json={"memo": reference})
+    assert_error(unsigned, 400)
+    assert_error(client.post("/api/v1/webhooks/bank/paypal", json={}), 404)
+    assert session.scalar(select(func.count()).select_from(BankNotification)) == 0
+    assert ledger(session) == []
+
+
+def test_idempotency_key_returns_the_same_order_and_refuses_another_body(
+    client: FlaskClient, session: Session, shop: Shop
+) -> None:
+    key = {"Idempotency-Key": "checkout-7f3a9c21"}
+    first = checkout(client, shop, headers=key).get_json()
+    again = checkout(client, shop, headers=key).get_json()
+    assert again["id"] == first["id"] and again["payment"]["id"] == first["payment"]["id"]
+    session.refresh(shop.honey)
+    assert shop.honey.stock == 2  # reserved once
+    other = checkout(
+        client, shop, headers=key, lines=[{"listing_id": shop.juice.id, "quantity": 1}]
+    )
+    assert assert_error(other, 409)["errors"]["headers"] == {
+        "Idempotency-Key": [
+            "This Idempotency-Key was used for another order; use a new key for a new order."
+        ]
+    }
+
+
+def test_an_order_beyond_the_stock_takes_nothing(
+    client: FlaskClient, session: Session, shop: Shop
+) -> None:
+    lines = [
+        {"listing_id": shop.juice.id, "quantity": 1},
+        {"listing_id": shop.honey.id, "quantity": 4},
+    ]
+    body = assert_error(checkout(client, shop, lines=lines), 409)
+    assert body["reason"] == "out_of_stock" and "lines.1.quantity" in body["errors"]["json"]
+    session.refresh(shop.juice)
+    assert shop.juice.stock == 50
+    assert session.scalar(select(func.count()).select_from(Order)) == 0
+
+
+def test_bad_orders_name_the_field_and_save_nothing(
+    client: FlaskClient, session: Session, shop: Shop
+) -> None:
+    juice = shop.juice.id
+    cases = [
+        ({"lines": []}, "lines"),
+        ({"lines": [{"listing_id": juice, "quantity": 0}]}, "lines"),
+        ({"lines": [{"listing_id": juice, "quantity": -1}]}, "lines"),
+        ({"lines": [{"listing_id": juice, "quantity": 1.5}]}, "lines"),
+        ({"lines": [{"listing_id": juice, "quantity": "2"}]}, "lines"),
+        ({"method": "bitcoin"}, "method"),
+        ({"stall_id": "one"}, "stall_id"),
+    ]
+    for change, field in cases:
+        body = {
+            "stall_id": shop.stall_id,
+            "lines": [{"listing_id": juice, "quantity": 1}],
+            "method": "vietqr",
+            **change,
+        }
+        response = client.post("/api/v1/orders", json=body)
+        assert field in assert_error(response, 422)["errors"]["json"], change
+    other_stall = ListingFactory()
+    foreign = checkout(client, shop, lines=[{"listing_id": other_stall.id, "quantity": 1}])
+    assert "lines.0.listing_id" in assert_error(foreign, 422)["errors"]["json"]
+    twice = [{"listing_id": juice, "quantity": 1}, {"listing_id": juice, "quantity": 2}]
+    assert_error(checkout(client, shop, lines=twice), 422)
+    small_card = checkout(client, shop, "card", lines=[{"listing_id": juice, "quantity": 1}])
+    assert "method" in assert_error(small_card, 422)["errors"]["json"]
+    assert session.scalar(select(func.count()).select_from(Order)) == 0
+
+
+def test_cash_is_recorded_by_the_stalls_vendor_and_settles_at_once(
+    client: FlaskClient, session: Session, shop: Shop
+) -> None:
+    assert_error(checkout(client, shop, "cash"), 401)
+    stranger, _ = vendor_headers(session)
+    assert_error(checkout(client, shop, "cash", headers=stranger), 403)
+    order = checkout(client, shop, "cash", headers=shop.headers).get_json()
+    assert order["payment"]["status"] == "paid"
+    [row] = ledger(session)
+    assert (row.method, row.amount_vnd) == ("cash", 270_000)
+
+
+def test_refunds_never_exceed_what_was_paid_and_count_once(
+    client: FlaskClient, session: Session, shop: Shop
+) -> None:
+    payment = checkout(client, shop, "cash", headers=shop.headers).get_json()["payment"]
+    path = f"/api/v1/payments/{payment['id']}/refunds"
+    too_much = client.post(path, json={"amount_vnd": 270_001}, headers=shop.headers)
+    assert assert_error(too_much, 422)["reason"] == "refund_too_large"
+    key = {**shop.headers, "Idempotency-Key": "refund-0001-honey"}
+    partial = client.post(path, json={"amount_vnd": 250_000}, headers=key).get_json()
+    retried = client.post(path, json={"amount_vnd": 250_000}, headers=key).get_json()
+    assert partial["status"] == retried["status"] == "partially_refunded"
+    assert retried["refunded_vnd"] == 250_000
+    rest = client.post(path, json={"amount_vnd": 20_000}, headers=shop.headers).get_json()
+    assert rest["status"] == "refunded"
+    assert [row.amount_vnd for row in ledger(session)] == [270_000, -250_000, -20_000]
+    stranger, _ = vendor_headers(session)
+    assert_error(client.post(path, json={"amount_vnd": 1}, headers=stranger), 403)
+
+
+def test_a_vendor_cancels_an_unpaid_order_and_the_stock_returns(
+    client: FlaskClient, session: Session, shop: Shop
+) -> None:
+    order = checkout(client, shop).get_json()
+    cancelled = client.post(f"/api/v1/orders/{order['id']}/cancel", headers=shop.headers)
+    assert cancelled.get_json()["payment"]["status"] == "cancelled"
+    session.refresh(shop.honey)
+    assert shop.honey.stock == 3
+    again = client.post(f"/api/v1/orders/{order['id']}/cancel", headers=shop.headers)
+    assert assert_error(again, 409)["reason"] == "payment_not_open"
+
+
+def test_events_are_the_truth_behind_the_totals(
+    client: FlaskClient, session: Session, shop: Shop
+) -> None:
+    payment = checkout(client, shop).get_json()["payment"]
+    banks.simbank(client, payment["reference"], 200_000)
+    banks.simbank(client, payment["reference"], 70_000)
+    kinds = session.execute(
+        select(PaymentEvent.kind, PaymentEvent.amount_vnd).order_by(PaymentEvent.id)
+    ).all()
+    assert [(kind.value, amount) for kind, amount in kinds] == [
+        ("created", 0),
+        ("money_received", 200_000),
+        ("money_received", 70_000),
+    ]
+    assert client.get(f"/api/v1/payments/{payment['id']}").get_json()["status"] == "paid"
+
+
+def test_a_vendor_screen_waits_for_the_status_to_change(client: FlaskClient, shop: Shop) -> None:
+    payment = checkout(client, shop).get_json()["payment"]
+    banks.simbank(client, payment["reference"], 270_000)
+    answered = client.get(
+        f"/api/v1/payments/{payment['id']}", query_string={"status": "pending", "wait": 30}
+    ).get_json()
+    assert answered["status"] == "paid"
+    assert_error(client.get(f"/api/v1/payments/{payment['id']}", query_string={"wait": 31}), 422)
+    assert_error(client.get("/api/v1/payments/pay_nope"), 404)

@@ -1,0 +1,216 @@
+"""Forced races with real concurrent connections: money is counted once, stock never goes below 0.
+
+Each test commits for real, in a scratch database of its own (PostgreSQL when the suite runs on
+it, where row locks and unique indexes do the work; SQLite otherwise).
+"""
+
+import os
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from market import migrate
+from market.accounts.services import create_user
+from market.core.principals import Role
+from market.markets.models import Market, MarketKind, Stall, StallCategory
+from market.places.services import load_places
+from market.vendors.models import Listing, Vendor
+from payments.models import LedgerEntry, PaymentIntent
+from tests.payments import banks
+from tests.settings import TEST_SECRETS
+
+WORKERS = 8
+
+
+@pytest.fixture(scope="module")
+def scratch_url(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated database of this module's own, dropped afterwards."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('races') / 'races.sqlite3'}"
+        return
+    name = f"ocop_races_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="module")
+def race_app(scratch_url: str) -> Iterator[Flask]:
+    from market.app import create_app
+
+    app = create_app({"TESTING": True, "DATABASE_URL": scratch_url, **TEST_SECRETS})
+    engine = app.extensions["database"].engine
+    migrate.upgrade(engine)
+    with app.extensions["database"].sessionmaker.begin() as session:
+        load_places(session)
+    yield app
+    engine.dispose()
+
+
+@pytest.fixture
+def stall(race_app: Flask) -> dict[str, int]:
+    """A committed stall selling one listing with one item left."""
+    with race_app.extensions["database"].sessionmaker.begin() as session:
+        user = create_user(session, "Race vendor", Role.VENDOR)
+        vendor = Vendor(
+            user_id=user.id,
+            display_name="Quầy đua",
+            bank_bin="970436",
+            account_number=banks.ACCOUNT,
+            account_holder="NONG THI HOA",
+        )
+        market = Market(
+            name="Chợ đêm",
+            search_name="cho dem",
+            commune_code="01273",
+            kind=MarketKind.WALKING_STREET,
+            schedule=[],
+        )
+        stall = Stall(
+            market=market,
+            vendor=vendor,
+            code=uuid.uuid4().hex[:8],
+            name="Mật ong",
+            category=StallCategory.OCOP_PRODUCTS,
+        )
+        listing = Listing(
+            vendor=vendor,
+            stall=stall,
+            title="Mật ong",
+            search_title="mat ong",
+            unit="chai",
+            price_vnd=250_000,
+            stock=1,
+        )
+        session.add_all([vendor, market, stall, listing])
+        session.flush()
+        return {"stall_id": stall.id, "listing_id": listing.id}
+
+
+def at_once(app: Flask, call: Callable[[Any, int], Any]) -> list[Any]:
+    """Run `call(client, i)` in WORKERS threads released together; return their results."""
+    barrier = threading.Barrier(WORKERS)
+    results: list[Any] = [None] * WORKERS
+
+    def work(i: int) -> None:
+        client = app.test_client()
+        barrier.wait()
+        results[i] = call(client, i)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(WORKERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results
+
+
+def order(client: Any, stall: dict[str, int], key: str | None = None) -> Any:
+    return client.post(
+        "/api/v1/orders",
+        json={
+            "stall_id": stall["stall_id"],
+            "method": "vietqr",
+            "lines": [{"listing_id": stall["listing_id"], "quantity": 1}],
+        },
+        headers={"Idempotency-Key": key} if key else {},
+    )
+
+
+def read(app: Flask, query: Any) -> Any:
+    with Session(app.extensions["database"].engine) as session:
+        return session.scalar(query)
+
+
+def test_one_notification_delivered_by_many_workers_counts_once(
+    race_app: Flask, stall: dict[str, int]
+) -> None:
+    created = order(race_app.test_client(), stall).get_json()["payment"]
+    transaction = f"SIM-{uuid.uuid4().hex}"
+    responses = at_once(
+        race_app,
+        lambda client, _: banks.simbank(
+            client, created["reference"], 250_000, transaction_id=transaction
+        ),
+    )
+    statuses = sorted(response.get_json()["status"] for response in responses)
+    assert statuses == ["duplicate"] * (WORKERS - 1) + ["matched"], statuses
+    intent_id = read(
+        race_app, select(PaymentIntent.id).where(PaymentIntent.public_id == created["id"])
+    )
+    assert read(race_app, select(func.count()).where(LedgerEntry.intent_id == intent_id)) == 1
+    assert (
+        read(race_app, select(PaymentIntent.received_vnd).where(PaymentIntent.id == intent_id))
+        == 250_000
+    )
+
+
+def test_the_same_idempotency_key_posted_at_once_makes_one_order(
+    race_app: Flask, stall: dict[str, int]
+) -> None:
+    key = f"race-{uuid.uuid4().hex}"
+    responses = at_once(race_app, lambda client, _: order(client, stall, key))
+    assert {response.status_code for response in responses} == {201}
+    assert len({response.get_json()["id"] for response in responses}) == 1
+    assert read(race_app, select(Listing.stock).where(Listing.id == stall["listing_id"])) == 0
+
+
+def test_many_shoppers_buying_the_last_item_leave_one_winner(
+    race_app: Flask, stall: dict[str, int]
+) -> None:
+    responses = at_once(
+        race_app, lambda client, i: order(client, stall, f"shopper-{i}-{uuid.uuid4().hex}")
+    )
+    codes = sorted(response.status_code for response in responses)
+    assert codes == [201] + [409] * (WORKERS - 1), codes
+    assert read(race_app, select(Listing.stock).where(Listing.id == stall["listing_id"])) == 0
+
+
+def test_a_refund_racing_a_late_payment_never_refunds_more_than_was_paid(
+    race_app: Flask, stall: dict[str, int]
+) -> None:
+    from market.accounts.services import issue_token
+    from market.vendors.models import Vendor as VendorModel
+
+    client = race_app.test_client()
+    created = order(client, stall).get_json()["payment"]
+    with race_app.extensions["database"].sessionmaker.begin() as session:
+        vendor = session.scalar(
+            select(VendorModel).join(Stall).where(Stall.id == stall["stall_id"])
+        )
+        token = issue_token(session, vendor.user).token
+    headers = {"Authorization": f"Bearer {token}"}
+    banks.simbank(client, created["reference"], 100_000)
+
+    def pay_or_refund(client: Any, i: int) -> Any:
+        if i % 2:
+            return banks.simbank(
+                client, created["reference"], 150_000, transaction_id=f"late-{i}-{uuid.uuid4().hex}"
+            )
+        return client.post(
+            f"/api/v1/payments/{created['id']}/refunds",
+            json={"amount_vnd": 100_000},
+            headers=headers,
+        )
+
+    at_once(race_app, pay_or_refund)
+    intent = read(race_app, select(PaymentIntent).where(PaymentIntent.public_id == created["id"]))
+    ledger_total = read(
+        race_app, select(func.sum(LedgerEntry.amount_vnd)).where(LedgerEntry.intent_id == intent.id)
+    )
+    assert 0 <= intent.refunded_vnd <= intent.received_vnd
+    assert ledger_total == intent.received_vnd - intent.refunded_vnd
