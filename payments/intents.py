@@ -55,6 +55,14 @@ class Sale:
     stall_label: str
 
 
+# Where a sale happened: frozen on the intent at checkout and copied onto each ledger row.
+PLACE_FIELDS = ("vendor_id", "stall_id", "market_id", "commune_code", "province_code", "is_ocop")
+
+
+def _place(source: Sale | PaymentIntent) -> dict[str, Any]:
+    return {name: getattr(source, name) for name in PLACE_FIELDS}
+
+
 @dataclass(frozen=True)
 class Recorded:
     """The outcome of recording an event: the intent after it, and whether it was a repeat."""
@@ -131,13 +139,8 @@ def _build_intent(
         payee_account=sale.payee_account,
         qr_payload=payload,
         expires_at=None if method == PaymentMethod.CASH else now + ttl,
-        vendor_id=sale.vendor_id,
-        stall_id=sale.stall_id,
-        market_id=sale.market_id,
-        commune_code=sale.commune_code,
-        province_code=sale.province_code,
-        is_ocop=sale.is_ocop,
         created_at=now,
+        **_place(sale),
     )
 
 
@@ -303,15 +306,10 @@ def _ledger_row(
         kind=kind,
         method=intent.method,
         amount_vnd=sign * event.amount_vnd,
-        vendor_id=intent.vendor_id,
-        stall_id=intent.stall_id,
-        market_id=intent.market_id,
-        commune_code=intent.commune_code,
-        province_code=intent.province_code,
-        is_ocop=intent.is_ocop,
         is_late=late,
         occurred_at=event.occurred_at,
         local_date=vietnam_date(event.occurred_at),
+        **_place(intent),
     )
 
 
