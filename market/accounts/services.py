@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from market.accounts.models import ApiToken, User
-from market.core.db import utcnow
+from market.core.db import get_or_404, utcnow
 from market.core.errors import NotFound
 from market.core.principals import Principal, Role
 
@@ -68,10 +68,7 @@ def authenticate_token(session: Session, token: str) -> Principal | None:
 
 def get_user(session: Session, user_id: int) -> User:
     """Return an account or raise NotFound."""
-    user = session.get(User, user_id)
-    if user is None:
-        raise NotFound(f"There is no account {user_id}.", field="id", location="path")
-    return user
+    return get_or_404(session, User, user_id, "account", "id")
 
 
 def revoke_token(session: Session, principal: Principal, token_id: int) -> ApiToken:

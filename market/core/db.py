@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import DateTime, Engine, Enum, MetaData, create_engine, event
 from sqlalchemy.engine import Dialect, make_url
@@ -10,7 +10,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
 
-from market.core.errors import Conflict
+from market.core.errors import Conflict, NotFound
+
+Row = TypeVar("Row")
 
 # Stable constraint names keep Alembic autogenerate and SQLite batch migrations deterministic.
 NAMING_CONVENTION = {
@@ -57,6 +59,16 @@ def enum_column(enum: type[StrEnum], name: str) -> Enum:
         length=24,
         values_callable=lambda members: [member.value for member in members],
     )
+
+
+def get_or_404(
+    session: Session, model: type[Row], key: Any, noun: str, field: str, hint: str = "", **kw: Any
+) -> Row:
+    """Return the row of `model` with primary key `key`, or raise NotFound naming the path field."""
+    row = session.get(model, key, **kw)
+    if row is None:
+        raise NotFound(f"There is no {noun} {key}.{hint}", field=field, location="path")
+    return row
 
 
 def flush_unique(session: Session, message: str, field: str) -> None:

@@ -6,8 +6,8 @@ from typing import Any
 from sqlalchemy import Select, exists, select
 from sqlalchemy.orm import Session, joinedload
 
-from market.core.db import flush_unique, utcnow
-from market.core.errors import Conflict, DomainError, NotFound
+from market.core.db import flush_unique, get_or_404, utcnow
+from market.core.errors import Conflict, DomainError
 from market.core.principals import Principal
 from market.core.text import fold
 from market.markets.models import Market, MarketKind, Stall, StallCategory
@@ -53,10 +53,9 @@ def create_market(
 
 def get_market(session: Session, market_id: int) -> Market:
     """Return a market or raise NotFound."""
-    market = session.get(Market, market_id, options=[joinedload(Market.commune)])
-    if market is None:
-        raise NotFound(f"There is no market {market_id}.", field="market_id", location="path")
-    return market
+    return get_or_404(
+        session, Market, market_id, "market", "market_id", options=[joinedload(Market.commune)]
+    )
 
 
 def update_market(session: Session, market_id: int, changes: Mapping[str, Any]) -> Market:
@@ -130,10 +129,7 @@ def open_stall(
 
 def get_stall(session: Session, stall_id: int) -> Stall:
     """Return a stall or raise NotFound."""
-    stall = session.get(Stall, stall_id)
-    if stall is None:
-        raise NotFound(f"There is no stall {stall_id}.", field="stall_id", location="path")
-    return stall
+    return get_or_404(session, Stall, stall_id, "stall", "stall_id")
 
 
 def managed_stall(session: Session, actor: Principal, stall_id: int) -> Stall:

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from market.core.errors import NotFound
+from market.core.db import get_or_404
 from market.core.text import fold
 from market.places.models import Commune, Province
 
@@ -69,26 +69,21 @@ def list_provinces(session: Session) -> list[Province]:
 
 def get_province(session: Session, code: str) -> Province:
     """Return a province by GSO code or raise NotFound."""
-    province = session.get(Province, code)
-    if province is None:
-        raise NotFound(
-            f"There is no province with code {code!r}; GET /api/v1/provinces lists them.",
-            field="code",
-            location="path",
-        )
-    return province
+    return get_or_404(
+        session,
+        Province,
+        code,
+        "province with code",
+        "code",
+        " GET /api/v1/provinces lists them.",
+    )
 
 
 def get_commune(session: Session, code: str) -> Commune:
     """Return a commune by GSO code or raise NotFound."""
-    commune = session.get(Commune, code)
-    if commune is None:
-        raise NotFound(
-            f"There is no commune with code {code!r}; GET /api/v1/communes lists them.",
-            field="code",
-            location="path",
-        )
-    return commune
+    return get_or_404(
+        session, Commune, code, "commune with code", "code", " GET /api/v1/communes lists them."
+    )
 
 
 def commune_query(province_code: str | None = None, text: str | None = None) -> Select[Any]:

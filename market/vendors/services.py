@@ -9,8 +9,8 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from catalog.models import Certification, Product
-from market.core.db import flush_unique, utcnow
-from market.core.errors import Conflict, DomainError, Forbidden, NotFound
+from market.core.db import flush_unique, get_or_404, utcnow
+from market.core.errors import Conflict, DomainError, Forbidden
 from market.core.principals import Principal, Role
 from market.core.text import fold
 from market.markets.models import Market, Stall
@@ -64,10 +64,7 @@ def register_vendor(
 
 def get_vendor(session: Session, vendor_id: int) -> Vendor:
     """Return a vendor or raise NotFound."""
-    vendor = session.get(Vendor, vendor_id)
-    if vendor is None:
-        raise NotFound(f"There is no vendor {vendor_id}.", field="vendor_id", location="path")
-    return vendor
+    return get_or_404(session, Vendor, vendor_id, "vendor", "vendor_id")
 
 
 def own_vendor(session: Session, actor: Principal) -> Vendor:
@@ -148,10 +145,7 @@ def create_listing(
 
 def get_listing(session: Session, listing_id: int) -> Listing:
     """Return a listing or raise NotFound."""
-    listing = session.get(Listing, listing_id)
-    if listing is None:
-        raise NotFound(f"There is no listing {listing_id}.", field="listing_id", location="path")
-    return listing
+    return get_or_404(session, Listing, listing_id, "listing", "listing_id")
 
 
 def update_listing(

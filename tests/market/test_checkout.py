@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from market.core.db import utcnow
+from market.markets.models import Stall
 from market.sales.models import Order
 from market.sales.services import expire_unpaid
 from payments import vietqr
@@ -216,6 +217,10 @@ def test_bad_orders_name_the_field_and_save_nothing(
     assert_error(checkout(client, shop, lines=twice), 422)
     small_card = checkout(client, shop, "card", lines=[{"listing_id": juice, "quantity": 1}])
     assert "method" in assert_error(small_card, 422)["errors"]["json"]
+    stall = session.get_one(Stall, shop.stall_id)
+    buffalo = ListingFactory(stall=stall, title="Trâu giống", price_vnd=120_000_000, stock=1)
+    large_card = checkout(client, shop, "card", lines=[{"listing_id": buffalo.id, "quantity": 1}])
+    assert assert_error(large_card, 422)["reason"] == "amount_out_of_card_range"
     assert session.scalar(select(func.count()).select_from(Order)) == 0
 
 
@@ -238,6 +243,9 @@ def test_refunds_never_exceed_what_was_paid_and_count_once(
     path = f"/api/v1/payments/{payment['id']}/refunds"
     too_much = client.post(path, json={"amount_vnd": 270_001}, headers=shop.headers)
     assert assert_error(too_much, 422)["reason"] == "refund_too_large"
+    for amount in (0, -1, 1.5, "1000", None):
+        bad = client.post(path, json={"amount_vnd": amount}, headers=shop.headers)
+        assert "amount_vnd" in assert_error(bad, 422)["errors"]["json"], amount
     key = {**shop.headers, "Idempotency-Key": "refund-0001-honey"}
     partial = client.post(path, json={"amount_vnd": 250_000}, headers=key).get_json()
     retried = client.post(path, json={"amount_vnd": 250_000}, headers=key).get_json()
