@@ -157,6 +157,7 @@ def test_one_notification_delivered_by_many_workers_counts_once(
         read(race_app, select(PaymentIntent.received_vnd).where(PaymentIntent.id == intent_id))
         == 250_000
     )
+    assert_totals_match_events(race_app, intent_id)
 
 
 def test_the_same_idempotency_key_posted_at_once_makes_one_order(
@@ -214,3 +215,21 @@ def test_a_refund_racing_a_late_payment_never_refunds_more_than_was_paid(
     )
     assert 0 <= intent.refunded_vnd <= intent.received_vnd
     assert ledger_total == intent.received_vnd - intent.refunded_vnd
+    assert_totals_match_events(race_app, intent.id)
+
+
+def assert_totals_match_events(app: Flask, intent_id: int) -> None:
+    """The intent's received and refunded totals are the sums of its events, nothing else."""
+    from payments.models import EventKind, PaymentEvent
+
+    def total(kind: EventKind) -> int:
+        return read(
+            app,
+            select(func.coalesce(func.sum(PaymentEvent.amount_vnd), 0)).where(
+                PaymentEvent.intent_id == intent_id, PaymentEvent.kind == kind
+            ),
+        )
+
+    intent = read(app, select(PaymentIntent).where(PaymentIntent.id == intent_id))
+    assert intent.received_vnd == total(EventKind.MONEY_RECEIVED)
+    assert intent.refunded_vnd == total(EventKind.REFUNDED)

@@ -6,15 +6,18 @@ import io
 import zxingcpp
 from flask.testing import FlaskClient
 from PIL import Image
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from market.core.db import utcnow
 from market.core.principals import Role
+from market.sales.models import Order
 from payments import vietqr
 from tests.factories.catalog import CertificationFactory, ProductFactory
 from tests.factories.markets import StallFactory
 from tests.market.test_app import assert_error
 from tests.market.test_markets import vendor_headers
+from tests.shop import Shop, checkout
 
 
 def scan(png: bytes) -> vietqr.VietQR:
@@ -107,3 +110,20 @@ def test_a_vendor_cannot_list_an_archived_or_unknown_product(
 def test_unknown_stall_qr_is_404(client: FlaskClient) -> None:
     assert_error(client.get("/api/v1/stalls/999999/qr.png"), 404)
     assert_error(client.get("/api/v1/stalls/1/qr.gif"), 404)
+
+
+def test_deleting_a_product_that_was_sold_archives_it(
+    client: FlaskClient,
+    session: Session,
+    shop: Shop,
+    auth,  # type: ignore[no-untyped-def]
+) -> None:
+    checkout(client, shop, "cash", headers=shop.headers)
+    honey = shop.honey.product_id
+    removed = client.delete(f"/api/v1/products/{honey}", headers=auth(Role.ADMIN))
+    assert removed.status_code == 200 and removed.get_json()["outcome"] == "archived"
+    assert (
+        client.get(f"/api/v1/orders/{session.scalar(select(Order.public_id))}").status_code == 200
+    )
+    listed = client.get("/api/v1/products", query_string={"q": "mat ong bac ha"}).get_json()
+    assert listed["total"] == 0
