@@ -14,7 +14,9 @@ config = context.config
 # Search objects made by hand in migration 0002 (SQLite FTS5 tables; on PostgreSQL a generated
 # tsvector column and its GIN index): the models do not describe them, so autogenerate must not
 # propose to drop them.
-HAND_MADE = re.compile(r"products_fts(_\w+)?|search_vector|ix_products_search_vector")
+HAND_MADE = re.compile(
+    r"products_fts(_\w+)?|search_vector|ix_products_search_vector|ix_listings_search_title_trgm"
+)
 
 
 def include_object(
