@@ -1,0 +1,99 @@
+-- wrk script used by benchmarks/bench_checkout.py.
+--
+--   wrk ... -s benchmarks/wrk/bench.lua URL -- get    PATH
+--   wrk ... -s benchmarks/wrk/bench.lua URL -- static PATH BODY_FILE
+--   wrk ... -s benchmarks/wrk/bench.lua URL -- cycle  PATH LINES_FILE NTHREADS
+--
+-- get:    GET PATH.
+-- static: POST the JSON body in BODY_FILE to PATH on every request.
+-- cycle:  LINES_FILE holds one request per line, "X-OCOP-Signature<TAB>json body". wrk thread i
+--         (0-based) sends lines i, i+NTHREADS, i+2*NTHREADS, ... once each, in order, so no two
+--         requests are the same. A thread that runs out stops (wrk.thread:stop()); the request
+--         it still has to return is a harmless GET /healthz, counted as `spare` (the benchmark
+--         treats running out in a measured run as a failure: too few notifications).
+--
+-- done() prints one line "BENCHJSON {...}" with the totals and the latency percentiles (p95 is
+-- not among the ones wrk --latency prints), in microseconds.
+
+local threads = {}
+local counter = 0
+
+function setup(thread)
+   thread:set("thread_index", counter)
+   counter = counter + 1
+   table.insert(threads, thread)
+end
+
+-- Globals (not locals) so that done() can read them from each thread with thread:get().
+sent = 0
+spare = 0
+lines_loaded = 0
+
+local mode, items, count, position, fixed, healthz
+
+function init(args)
+   mode = args[1]
+   local path = args[2]
+   if mode == "get" then
+      fixed = wrk.format("GET", path)
+   elseif mode == "static" then
+      local file = assert(io.open(args[3], "rb"))
+      local body = file:read("*a")
+      file:close()
+      fixed = wrk.format("POST", path, {["Content-Type"] = "application/json"}, body)
+   elseif mode == "cycle" then
+      local nthreads = tonumber(args[4])
+      items, count, position = {}, 0, 0
+      local index = 0
+      for line in io.lines(args[3]) do
+         if index % nthreads == thread_index then
+            local signature, body = line:match("^([^\t]+)\t(.+)$")
+            count = count + 1
+            items[count] = wrk.format("POST", path, {
+               ["Content-Type"] = "application/json",
+               ["X-OCOP-Signature"] = signature,
+            }, body)
+         end
+         index = index + 1
+      end
+      lines_loaded = count
+      healthz = wrk.format("GET", "/healthz")
+   else
+      error("unknown mode " .. tostring(mode))
+   end
+end
+
+function request()
+   if mode ~= "cycle" then
+      sent = sent + 1
+      return fixed
+   end
+   if position >= count then
+      spare = spare + 1
+      wrk.thread:stop()
+      return healthz
+   end
+   sent = sent + 1
+   position = position + 1
+   return items[position]
+end
+
+function done(summary, latency, requests)
+   local total_sent, total_spare, total_lines = 0, 0, 0
+   for _, thread in ipairs(threads) do
+      total_sent = total_sent + (thread:get("sent") or 0)
+      total_spare = total_spare + (thread:get("spare") or 0)
+      total_lines = total_lines + (thread:get("lines_loaded") or 0)
+   end
+   local errors = summary.errors
+   io.write(string.format(
+      'BENCHJSON {"requests":%d,"duration_us":%d,"bytes":%d,' ..
+      '"errors":{"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d},' ..
+      '"latency_us":{"p50":%d,"p90":%d,"p95":%d,"p99":%d,"mean":%.1f,"max":%d},' ..
+      '"sent":%d,"spare":%d,"lines":%d}\n',
+      summary.requests, summary.duration, summary.bytes,
+      errors.connect, errors.read, errors.write, errors.status, errors.timeout,
+      latency:percentile(50), latency:percentile(90), latency:percentile(95),
+      latency:percentile(99), latency.mean, latency.max,
+      total_sent, total_spare, total_lines))
+end
