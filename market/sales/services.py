@@ -9,14 +9,15 @@ from datetime import date, datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from catalog.models import CertificationStatus, Product
 from market.core.clock import vietnam_today
 from market.core.db import utcnow
 from market.core.errors import Conflict, DomainError, NotFound, Unauthorized
 from market.core.principals import Principal
-from market.markets.models import Stall
+from market.markets.models import Market, Stall
 from market.sales.models import Order, OrderLine
 from market.vendors.models import Listing, Vendor
 from market.vendors.services import ensure_may_manage
@@ -56,7 +57,12 @@ def place_order(
     fingerprint = _fingerprint(stall_id, lines, method)
     if idempotency_key and (earlier := _by_key(session, idempotency_key)) is not None:
         return _same_request(earlier, fingerprint)
-    stall = session.get(Stall, stall_id)
+    # Loaded now, so nothing is fetched lazily while the stock lock is held.
+    stall = session.get(
+        Stall,
+        stall_id,
+        options=[joinedload(Stall.vendor), joinedload(Stall.market).joinedload(Market.commune)],
+    )
     if stall is None or stall.closed_at is not None:
         raise DomainError(f"There is no open stall {stall_id}.", field="stall_id")
     if method == PaymentMethod.CASH:
@@ -69,7 +75,7 @@ def place_order(
         ensure_may_manage(actor, stall.vendor, "stall")
     try:
         with session.begin_nested():
-            order = _reserve(session, stall, lines, fingerprint, idempotency_key)
+            order = _write_order(session, stall, lines, fingerprint, idempotency_key)
     except IntegrityError:
         # A concurrent request with the same Idempotency-Key won; answer as it did.
         earlier = _by_key(session, idempotency_key) if idempotency_key else None
@@ -86,7 +92,8 @@ def place_order(
             "vendor:cash",
             f"cash:{intent.public_id}",
         )
-    session.refresh(order, ["payment"])
+    _take_stock(session, order)
+    set_committed_value(order, "payment", intent)
     return order
 
 
@@ -105,14 +112,14 @@ def _same_request(order: Order, fingerprint: str) -> Order:
     return order
 
 
-def _reserve(
+def _write_order(
     session: Session,
     stall: Stall,
     requests: Sequence[LineRequest],
     fingerprint: str,
     idempotency_key: str | None,
 ) -> Order:
-    """Take the stock of every line or none of it, and write the order with frozen prices."""
+    """Write the order with prices frozen; its stock is taken last, by _take_stock."""
     ids = [line.listing_id for line in requests]
     if len(set(ids)) != len(ids):
         raise DomainError("Each listing may appear in one line only.", field="lines")
@@ -155,10 +162,18 @@ def _reserve(
         order.total_vnd += total
     if order.total_vnd > MAX_ORDER_VND:
         raise DomainError(f"An order may total at most {MAX_ORDER_VND:,} dong.", field="lines")
-    # Writing the order first claims its Idempotency-Key: a concurrent twin waits on the unique
-    # index and then finds this order, instead of racing it for the stock.
+    # Writing the order claims its Idempotency-Key: a concurrent twin waits on the unique index
+    # and then finds this order, instead of racing it for the stock.
     session.add(order)
     session.flush()
+    return order
+
+
+def _take_stock(session: Session, order: Order) -> None:
+    """Take every line's stock or refuse the order; this locks the listings until commit.
+
+    It runs last, so a popular listing's row lock is held for as short a time as possible.
+    """
     for index, line in enumerate(order.lines):
         taken = session.execute(
             update(Listing)
@@ -166,13 +181,11 @@ def _reserve(
             .values(stock=Listing.stock - line.quantity)
         )
         if taken.rowcount != 1:  # type: ignore[attr-defined]
-            listing = listings[line.listing_id]
             raise Conflict(
-                f"Only {listing.stock} of {listing.title!r} left.",
+                f"Fewer than {line.quantity} of {line.title!r} are left.",
                 field=f"lines.{index}.quantity",
                 reason="out_of_stock",
             )
-    return order
 
 
 def _certified(product: Product | None, today: date) -> bool:
