@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from market.core.errors import Conflict, DomainError
+from market.core.errors import Conflict
 from payments import intents
 from payments.errors import GatewayUnavailable, InvalidSignature
 from payments.gateways.card import CardCharge, CardGateway, CardGatewayError, ChargeStatus
@@ -174,19 +174,13 @@ def refund_card(
 ) -> PaymentIntent:
     """Send a refund back through the card gateway, after checking it is not more than was paid."""
     gateway = _require_gateway(gateway)
-    refundable = intent.received_vnd - intent.refunded_vnd
-    if not 0 < amount_vnd <= refundable:
-        raise DomainError(
-            f"At most {refundable:,} dong can be refunded on this payment.",
-            field="amount_vnd",
-            reason="refund_too_large",
-        )
+    intents.check_refundable(intent, amount_vnd)
     charged = session.scalar(
         select(PaymentEvent)
         .where(PaymentEvent.intent_id == intent.id, PaymentEvent.kind == EventKind.MONEY_RECEIVED)
         .order_by(PaymentEvent.id)
     )
-    assert charged is not None  # refundable > 0 means money was received
+    assert charged is not None  # something refundable means money was received
     key = idempotency_key or f"{intent.public_id}:refund:{intent.refunded_vnd}:{amount_vnd}"
     try:
         refund = gateway.refund(

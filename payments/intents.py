@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -147,9 +147,7 @@ def _build_intent(
 def get_intent(session: Session, public_id: str, lock: bool = False) -> PaymentIntent:
     """Return an intent by its public id, locked for update when `lock` (a no-op on SQLite)."""
     query = select(PaymentIntent).where(PaymentIntent.public_id == public_id)
-    if lock:
-        query = query.with_for_update().execution_options(populate_existing=True)
-    intent = session.scalar(query)
+    intent = _one(session, query, lock)
     if intent is None:
         raise NotFound(f"There is no payment {public_id}.", field="payment_id", location="path")
     return intent
@@ -159,10 +157,25 @@ def intent_by_reference(
     session: Session, reference: str, lock: bool = False
 ) -> PaymentIntent | None:
     """Return the intent whose reference a memo carried, if any."""
-    query = select(PaymentIntent).where(PaymentIntent.reference == reference)
+    return _one(session, select(PaymentIntent).where(PaymentIntent.reference == reference), lock)
+
+
+def _one(session: Session, query: Select[Any], lock: bool) -> PaymentIntent | None:
+    """Run a one-intent query, taking the row lock (and fresh values) when `lock`."""
     if lock:
         query = query.with_for_update().execution_options(populate_existing=True)
     return session.scalar(query)
+
+
+def check_refundable(intent: PaymentIntent, amount_vnd: int) -> None:
+    """Refuse a refund of more than was received and not yet refunded."""
+    refundable = intent.received_vnd - intent.refunded_vnd
+    if not 0 < amount_vnd <= refundable:
+        raise DomainError(
+            f"At most {refundable:,} dong can be refunded on this payment.",
+            field="amount_vnd",
+            reason="refund_too_large",
+        )
 
 
 def record(
@@ -250,13 +263,7 @@ def apply_event(intent: PaymentIntent, event: PaymentEvent) -> LedgerKind | None
         intent.attention = _attention(intent, late)
         return LedgerKind.PAYMENT
     if event.kind == EventKind.REFUNDED:
-        refundable = intent.received_vnd - intent.refunded_vnd
-        if not 0 < amount <= refundable:
-            raise DomainError(
-                f"At most {refundable:,} dong can be refunded on this payment.",
-                field="amount_vnd",
-                reason="refund_too_large",
-            )
+        check_refundable(intent, amount)
         intent.refunded_vnd += amount
         intent.status = _status_after_money(intent)
         return LedgerKind.REFUND

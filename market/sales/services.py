@@ -20,7 +20,7 @@ from market.core.principals import Principal
 from market.markets.models import Market, Stall
 from market.sales.models import Order, OrderLine
 from market.vendors.models import Listing, Vendor
-from market.vendors.services import ensure_may_manage
+from market.vendors.services import ensure_may_manage, get_open_stall
 from payments import cards, intents
 from payments.gateways.card import CardGateway
 from payments.models import EventKind, PaymentIntent, PaymentMethod
@@ -58,13 +58,11 @@ def place_order(
     if idempotency_key and (earlier := _by_key(session, idempotency_key)) is not None:
         return _same_request(earlier, fingerprint)
     # Loaded now, so nothing is fetched lazily while the stock lock is held.
-    stall = session.get(
-        Stall,
+    stall = get_open_stall(
+        session,
         stall_id,
         options=[joinedload(Stall.vendor), joinedload(Stall.market).joinedload(Market.commune)],
     )
-    if stall is None or stall.closed_at is not None:
-        raise DomainError(f"There is no open stall {stall_id}.", field="stall_id")
     if method == PaymentMethod.CASH:
         if actor is None:
             raise Unauthorized(

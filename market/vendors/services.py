@@ -106,6 +106,14 @@ def _listable_product(session: Session, product_id: int) -> Product:
     return product
 
 
+def get_open_stall(session: Session, stall_id: int, **options: Any) -> Stall:
+    """Return a stall that is open for business, or refuse the request naming stall_id."""
+    stall = session.get(Stall, stall_id, **options)
+    if stall is None or stall.closed_at is not None:
+        raise DomainError(f"There is no open stall {stall_id}.", field="stall_id")
+    return stall
+
+
 def create_listing(
     session: Session,
     actor: Principal,
@@ -118,9 +126,7 @@ def create_listing(
     product_id: int | None = None,
 ) -> Listing:
     """Offer goods at one of the caller's own stalls: a catalog product, or anything titled."""
-    stall = session.get(Stall, stall_id)
-    if stall is None or stall.closed_at is not None:
-        raise DomainError(f"There is no open stall {stall_id}.", field="stall_id")
+    stall = get_open_stall(session, stall_id)
     ensure_may_manage(actor, stall.vendor, "stall")
     product = _listable_product(session, product_id) if product_id is not None else None
     title = title or (product.name if product else None)
