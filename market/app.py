@@ -18,6 +18,7 @@ from market.core.extensions import db
 from market.error_handlers import register_error_handlers
 from market.markets.views import blp as markets_blp
 from market.places.views import blp as places_blp
+from market.reports.views import blp as reports_blp
 from market.sales.views import blp as sales_blp
 from market.vendors.views import blp as vendors_blp
 from payments.gateways.factory import card_gateway_from_settings
@@ -31,6 +32,7 @@ API_BLUEPRINTS = (
     vendors_blp,
     sales_blp,
     payments_blp,
+    reports_blp,
 )
 SWAGGER_ASSETS = "/api/docs/assets/"
 

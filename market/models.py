@@ -4,11 +4,24 @@ from catalog.models import Certification, EcommerceListing, Producer, Product
 from market.accounts.models import ApiToken, User
 from market.markets.models import Market, Stall
 from market.places.models import Commune, Province
+from market.reports.models import ReportedFigure
 from market.sales.models import Order, OrderLine
 from market.vendors.models import Listing, Vendor
-from payments.models import BankNotification, LedgerEntry, PaymentEvent, PaymentIntent
+from payments.models import (
+    ActiveStallMonth,
+    BankNotification,
+    LedgerEntry,
+    MarketMonthSales,
+    PaymentEvent,
+    PaymentIntent,
+    StallDaySales,
+)
 
 __all__ = [
+    "ActiveStallMonth",
+    "MarketMonthSales",
+    "ReportedFigure",
+    "StallDaySales",
     "BankNotification",
     "LedgerEntry",
     "Order",

@@ -7,7 +7,7 @@ a second delivery of the same notification finds the first and changes nothing.
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, select
@@ -30,6 +30,7 @@ from payments.models import (
     PaymentMethod,
     PaymentStatus,
 )
+from payments.rollups import Change, Place, roll_up
 
 DEFAULT_TTL = timedelta(minutes=15)
 # Crockford's base32 without I, L, O, U: nothing a shopper or a bank's memo can misread.
@@ -108,6 +109,8 @@ def open_intent(
     else:
         raise RuntimeError("could not draw a unique payment reference")
     _append(session, intent, EventKind.CREATED, 0, "checkout", None, now, {"method": method})
+    if method == PaymentMethod.VIETQR:
+        roll_up(session, [_change(intent, vietnam_date(now), qr_issued=1)])
     return intent
 
 
@@ -187,11 +190,13 @@ def record(
     dedupe_key: str | None,
     occurred_at: datetime | None = None,
     details: dict[str, Any] | None = None,
+    batch: list[Change] | None = None,
 ) -> Recorded:
-    """Record an event once: apply it to the locked intent, and its ledger row if money moved.
+    """Record an event once: apply it to the locked intent, with its ledger row and roll-ups.
 
     A repeat of an already recorded `dedupe_key` changes nothing and returns the first event; a
-    refused transition raises and leaves no trace.
+    refused transition raises and leaves no trace. With a `batch`, the roll-up changes are added
+    to it for the caller to apply at once, instead of now.
     """
     if dedupe_key is not None and (earlier := _recorded(session, dedupe_key)) is not None:
         return Recorded(earlier.intent, earlier, duplicate=True)
@@ -209,9 +214,18 @@ def record(
             )
             late = intent.status in CLOSED_WITHOUT_MONEY
             ledger_kind = apply_event(intent, event)
+            changes = []
             if ledger_kind is not None:
-                session.add(_ledger_row(intent, event, ledger_kind, late))
+                row = _ledger_row(intent, event, ledger_kind, late)
+                session.add(row)
+                changes.append(_money_change(intent, row))
+            elif event.kind == EventKind.EXPIRED and intent.method == PaymentMethod.VIETQR:
+                changes.append(_change(intent, vietnam_date(intent.created_at), qr_expired=1))
             session.flush()
+            if batch is None:
+                roll_up(session, changes)
+            else:
+                batch.extend(changes)
     except IntegrityError:
         # Another worker recorded the same delivery between our look-up and our insert.
         earlier = _recorded(session, dedupe_key) if dedupe_key else None
@@ -320,6 +334,40 @@ def _ledger_row(
     )
 
 
+def _change(intent: PaymentIntent, local_date: date, **counts: int) -> Change:
+    place = Place(
+        stall_id=intent.stall_id,
+        vendor_id=intent.vendor_id,
+        market_id=intent.market_id,
+        commune_code=intent.commune_code,
+        province_code=intent.province_code,
+    )
+    return Change(place, local_date, intent.method, counts)
+
+
+def _money_change(intent: PaymentIntent, row: LedgerEntry) -> Change:
+    """Count a ledger row: the roll-ups hold exactly what a scan of the ledger would add up."""
+    amount = abs(row.amount_vnd)
+    ocop = intent.is_ocop
+    if row.kind == LedgerKind.PAYMENT:
+        return _change(
+            intent,
+            row.local_date,
+            payments=1,
+            paid_vnd=amount,
+            late_payments=int(row.is_late),
+            ocop_payments=int(ocop),
+            ocop_paid_vnd=amount if ocop else 0,
+        )
+    return _change(
+        intent,
+        row.local_date,
+        refunds=1,
+        refunded_vnd=amount,
+        ocop_refunded_vnd=amount if ocop else 0,
+    )
+
+
 def expire_due(session: Session, now: datetime | None = None) -> list[PaymentIntent]:
     """Expire every pending intent whose window has closed; return them (their stock is freed)."""
     now = now or utcnow()
@@ -329,6 +377,8 @@ def expire_due(session: Session, now: datetime | None = None) -> list[PaymentInt
         .order_by(PaymentIntent.id)
         .with_for_update(skip_locked=True)
     ).all()
+    changes: list[Change] = []
     for intent in due:
-        record(session, intent, EventKind.EXPIRED, 0, "system", None, now)
+        record(session, intent, EventKind.EXPIRED, 0, "system", None, now, batch=changes)
+    roll_up(session, changes)
     return list(due)

@@ -210,3 +210,96 @@ class LedgerEntry(Base):
     is_late: Mapped[bool] = mapped_column(Boolean, default=False)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
     local_date: Mapped[date] = mapped_column(Date)
+
+
+class SalesTally:
+    """The counters every sales roll-up keeps; reports add them up instead of scanning the ledger.
+
+    payments / paid_vnd: money received (each bank transfer, card charge or cash sale is one).
+    refunds / refunded_vnd: money returned, as a positive sum.
+    late_payments: money received after the payment window had closed.
+    ocop_*: the same for orders that contain an OCOP product.
+    qr_issued / qr_expired: dynamic VietQR codes shown, and those that expired unpaid, both on the
+    day the code was issued, so their ratio is the QR failure rate of that day's codes.
+    """
+
+    payments: Mapped[int] = mapped_column(default=0)
+    paid_vnd: Mapped[int] = mapped_column(BigInteger, default=0)
+    refunds: Mapped[int] = mapped_column(default=0)
+    refunded_vnd: Mapped[int] = mapped_column(BigInteger, default=0)
+    late_payments: Mapped[int] = mapped_column(default=0)
+    ocop_payments: Mapped[int] = mapped_column(default=0)
+    ocop_paid_vnd: Mapped[int] = mapped_column(BigInteger, default=0)
+    ocop_refunded_vnd: Mapped[int] = mapped_column(BigInteger, default=0)
+    qr_issued: Mapped[int] = mapped_column(default=0)
+    qr_expired: Mapped[int] = mapped_column(default=0)
+
+
+TALLY_COLUMNS = (
+    "payments",
+    "paid_vnd",
+    "refunds",
+    "refunded_vnd",
+    "late_payments",
+    "ocop_payments",
+    "ocop_paid_vnd",
+    "ocop_refunded_vnd",
+    "qr_issued",
+    "qr_expired",
+)
+
+
+class StallDaySales(SalesTally, Base):
+    """Sales per local day, stall and method: the fine roll-up, for days, weeks and one vendor."""
+
+    __tablename__ = "sales_stall_days"
+    __table_args__ = (
+        Index("ix_sales_stall_days_province_date", "province_code", "local_date"),
+        Index("ix_sales_stall_days_commune_date", "commune_code", "local_date"),
+        Index("ix_sales_stall_days_market_date", "market_id", "local_date"),
+        Index("ix_sales_stall_days_vendor_date", "vendor_id", "local_date"),
+    )
+
+    local_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    stall_id: Mapped[int] = mapped_column(ForeignKey("stalls.id"), primary_key=True)
+    method: Mapped[PaymentMethod] = mapped_column(
+        enum_column(PaymentMethod, "payment_method"), primary_key=True
+    )
+    vendor_id: Mapped[int] = mapped_column(ForeignKey("vendors.id"))
+    market_id: Mapped[int] = mapped_column(ForeignKey("markets.id"))
+    commune_code: Mapped[str] = mapped_column(ForeignKey("communes.code"))
+    province_code: Mapped[str] = mapped_column(String(2))
+
+
+class MarketMonthSales(SalesTally, Base):
+    """Sales per local month, market and method: the coarse roll-up a province's year reads.
+
+    active_stalls counts the stalls that received money by this method at least once in the month.
+    """
+
+    __tablename__ = "sales_market_months"
+    __table_args__ = (
+        Index("ix_sales_market_months_province_month", "province_code", "month"),
+        Index("ix_sales_market_months_commune_month", "commune_code", "month"),
+    )
+
+    month: Mapped[date] = mapped_column(Date, primary_key=True)  # the first local day
+    market_id: Mapped[int] = mapped_column(ForeignKey("markets.id"), primary_key=True)
+    method: Mapped[PaymentMethod] = mapped_column(
+        enum_column(PaymentMethod, "payment_method"), primary_key=True
+    )
+    commune_code: Mapped[str] = mapped_column(ForeignKey("communes.code"))
+    province_code: Mapped[str] = mapped_column(String(2))
+    active_stalls: Mapped[int] = mapped_column(default=0)
+
+
+class ActiveStallMonth(Base):
+    """That a stall received money by a method in a month; its first insert counts it active."""
+
+    __tablename__ = "active_stall_months"
+
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    stall_id: Mapped[int] = mapped_column(ForeignKey("stalls.id"), primary_key=True)
+    method: Mapped[PaymentMethod] = mapped_column(
+        enum_column(PaymentMethod, "payment_method"), primary_key=True
+    )

@@ -4,7 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from market.core.db import Base, UTCDateTime, enum_column, utcnow
@@ -61,6 +61,8 @@ class Market(Base):
     # [{"days": [5, 6], "opens": "19:00", "closes": "23:00"}], ISO weekdays, local time.
     schedule: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Played by the simulator rather than recorded by real vendors; reports label its figures.
+    simulated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     commune: Mapped[Commune] = relationship()
     stalls: Mapped[list["Stall"]] = relationship(back_populates="market")
@@ -84,6 +86,20 @@ class Stall(Base):
     category: Mapped[StallCategory] = mapped_column(enum_column(StallCategory, "stall_category"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When the stall began to show its VietQR; null while it takes cash only. Reports count
+    # QR coverage at a date from it.
+    qr_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     market: Mapped[Market] = relationship(back_populates="stalls")
     vendor: Mapped["Vendor"] = relationship(back_populates="stalls")
+
+    @property
+    def accepts_qr(self) -> bool:
+        return self.qr_since is not None
+
+    @accepts_qr.setter
+    def accepts_qr(self, accepts: bool) -> None:
+        if not accepts:
+            self.qr_since = None
+        elif self.qr_since is None:
+            self.qr_since = utcnow()

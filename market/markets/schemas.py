@@ -46,6 +46,7 @@ class MarketSchema(Schema):
         metadata={"description": "1: over 400 stalls; 3: under 200; null: unclassified."},
     )
     address = fields.String(load_default="", validate=validate.Length(max=200))
+    simulated = fields.Boolean(dump_only=True)
     schedule = fields.List(
         fields.Nested(OpeningSchema),
         required=True,
@@ -74,6 +75,11 @@ class StallSchema(Schema):
     )
     name = text(120, required=True)
     category = fields.Enum(StallCategory, by_value=True, required=True)
+    accepts_qr = fields.Boolean(
+        load_default=True,
+        metadata={"description": "The stall shows its VietQR; false while it takes cash only."},
+    )
+    qr_since = fields.AwareDateTime(dump_only=True)
     created_at = fields.AwareDateTime(dump_only=True)
     closed_at = fields.AwareDateTime(dump_only=True)
 

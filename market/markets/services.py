@@ -111,6 +111,7 @@ def open_stall(
     code: str,
     name: str,
     category: StallCategory,
+    accepts_qr: bool = True,
 ) -> Stall:
     """Open a stall for the calling vendor in a market."""
     vendor = own_vendor(session, actor)
@@ -121,6 +122,7 @@ def open_stall(
         code=code.strip().upper(),
         name=name,
         category=category,
+        qr_since=utcnow() if accepts_qr else None,
     )
     session.add(stall)
     flush_unique(session, f"Stall {stall.code} is already taken in this market.", "code")
@@ -142,7 +144,7 @@ def managed_stall(session: Session, actor: Principal, stall_id: int) -> Stall:
 def update_stall(
     session: Session, actor: Principal, stall_id: int, changes: Mapping[str, Any]
 ) -> Stall:
-    """Rename a stall, change its code or category."""
+    """Rename a stall, change its code or category, or turn its VietQR on or off."""
     stall = managed_stall(session, actor, stall_id)
     for key, value in changes.items():
         setattr(stall, key, value.strip().upper() if key == "code" else value)

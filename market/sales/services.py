@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from catalog.models import CertificationStatus, Product
-from market.core.clock import vietnam_today
+from market.core.clock import vietnam_date
 from market.core.db import utcnow
 from market.core.errors import Conflict, DomainError, NotFound, Unauthorized
 from market.core.principals import Principal
@@ -48,12 +48,15 @@ def place_order(
     method: PaymentMethod,
     actor: Principal | None,
     idempotency_key: str | None = None,
+    now: datetime | None = None,
 ) -> Order:
     """Check out `lines` at a stall: freeze prices, reserve stock, open the payment.
 
     The same Idempotency-Key with the same body returns the first order; with another body it is
-    refused. Cash is recorded by the stall's vendor and settles at once.
+    refused. Cash is recorded by the stall's vendor and settles at once. `now` lets the
+    simulator play a market day at its own clock.
     """
+    now = now or utcnow()
     fingerprint = _fingerprint(stall_id, lines, method)
     if idempotency_key and (earlier := _by_key(session, idempotency_key)) is not None:
         return _same_request(earlier, fingerprint)
@@ -73,14 +76,14 @@ def place_order(
         ensure_may_manage(actor, stall.vendor, "stall")
     try:
         with session.begin_nested():
-            order = _write_order(session, stall, lines, fingerprint, idempotency_key)
+            order = _write_order(session, stall, lines, fingerprint, idempotency_key, now)
     except IntegrityError:
         # A concurrent request with the same Idempotency-Key won; answer as it did.
         earlier = _by_key(session, idempotency_key) if idempotency_key else None
         if earlier is None:
             raise
         return _same_request(earlier, fingerprint)
-    intent = intents.open_intent(session, _sale(stall, order), method)
+    intent = intents.open_intent(session, _sale(stall, order), method, now=now)
     if method == PaymentMethod.CASH:
         intents.record(
             session,
@@ -89,6 +92,7 @@ def place_order(
             order.total_vnd,
             "vendor:cash",
             f"cash:{intent.public_id}",
+            occurred_at=now,
         )
     _take_stock(session, order)
     set_committed_value(order, "payment", intent)
@@ -116,6 +120,7 @@ def _write_order(
     requests: Sequence[LineRequest],
     fingerprint: str,
     idempotency_key: str | None,
+    now: datetime,
 ) -> Order:
     """Write the order with prices frozen; its stock is taken last, by _take_stock."""
     ids = [line.listing_id for line in requests]
@@ -135,8 +140,9 @@ def _write_order(
         total_vnd=0,
         idempotency_key=idempotency_key,
         request_fingerprint=fingerprint,
+        created_at=now,
     )
-    today = vietnam_today()
+    today = vietnam_date(now)
     for index, request in enumerate(requests):
         listing = listings.get(request.listing_id)
         if listing is None or listing.stall_id != stall.id or listing.archived_at is not None:

@@ -2,6 +2,7 @@
 
 import factory
 
+from market.core.db import utcnow
 from market.core.principals import Role
 from market.markets.models import Market, MarketKind, Stall, StallCategory
 from market.vendors.models import Listing, Vendor
@@ -49,6 +50,7 @@ class StallFactory(factory.alchemy.SQLAlchemyModelFactory):
     code = factory.Sequence(lambda n: f"A{n}")
     name = "Nước mía sầu riêng"
     category = StallCategory.DRINKS
+    qr_since = factory.LazyFunction(utcnow)
 
 
 class ListingFactory(factory.alchemy.SQLAlchemyModelFactory):

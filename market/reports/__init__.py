@@ -1,0 +1,1 @@
+"""Cashless-adoption reports: indicator values, their charts and printable documents."""

@@ -1,0 +1,55 @@
+"""Reports as files: CSV that Excel opens with Vietnamese intact."""
+
+import csv
+import io
+
+from market.reports.model import Report
+
+CSV_COLUMNS = (
+    "indicator",
+    "title",
+    "place_level",
+    "place_code",
+    "place_name",
+    "period",
+    "period_start",
+    "period_end",
+    "dimensions",
+    "value",
+    "unit",
+    "numerator",
+    "denominator",
+    "source",
+    "as_of",
+    "note",
+)
+
+
+def report_csv(report: Report) -> bytes:
+    """Return one row per value, UTF-8 with a byte-order mark so Excel reads the accents."""
+    titles = {indicator.code: indicator.title for indicator in report.indicators}
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for value in report.values:
+        writer.writerow(
+            (
+                value.indicator,
+                titles.get(value.indicator, ""),
+                value.place.level,
+                value.place.code,
+                value.place.name,
+                value.period.label,
+                value.period.start.isoformat(),
+                value.period.end.isoformat(),
+                ";".join(f"{key}={item}" for key, item in value.dimensions.items()),
+                "" if value.value is None else str(value.value),
+                value.unit.value,
+                "" if value.numerator is None else value.numerator,
+                "" if value.denominator is None else value.denominator,
+                value.source.value,
+                value.as_of.isoformat() if value.as_of else "",
+                value.note,
+            )
+        )
+    return out.getvalue().encode("utf-8-sig")

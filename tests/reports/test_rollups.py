@@ -1,0 +1,118 @@
+"""The roll-ups agree exactly with a scan of the ledger, whatever happened to the payments."""
+
+import random
+from datetime import date, datetime, timedelta
+
+import pytest
+from sqlalchemy.orm import Session
+
+from market.core.clock import VIETNAM
+from market.core.principals import Principal, Role
+from market.markets.models import Stall
+from market.reports.model import Grain, Place
+from market.reports.services import COUNTRY, ReportQuery, build_report
+from market.sales.services import LineRequest, expire_unpaid, place_order
+from payments import intents
+from payments.models import EventKind, PaymentMethod, PaymentStatus
+from tests.factories.catalog import CertificationFactory, ProductFactory
+from tests.factories.markets import ListingFactory, MarketFactory, StallFactory
+
+START = date(2025, 1, 1)
+
+
+def play_sales(session: Session, count: int, seed: int = 7) -> list[Stall]:
+    """Play `count` sales over fifteen months at four stalls in two provinces, every outcome."""
+    rng = random.Random(seed)
+    markets = [MarketFactory(commune_code="01273"), MarketFactory(commune_code="00004")]
+    stalls = [StallFactory(market=markets[i % 2]) for i in range(4)]
+    honey = ProductFactory(name="Mật ong")
+    CertificationFactory(product_id=honey.id, decision_date=date(2024, 6, 1))
+    listings = {
+        stall.id: [
+            ListingFactory(stall=stall, price_vnd=15_000, stock=10_000),
+            ListingFactory(stall=stall, product_id=honey.id, price_vnd=250_000, stock=10_000),
+        ]
+        for stall in stalls
+    }
+    moments = sorted(
+        datetime(2025, 1, 1, tzinfo=VIETNAM) + timedelta(minutes=rng.randrange(460 * 24 * 60))
+        for _ in range(count)
+    )
+    for now in moments:
+        stall = rng.choice(stalls)
+        method = rng.choice(list(PaymentMethod))
+        vendor = Principal(stall.vendor.user_id, Role.VENDOR)
+        lines = [LineRequest(listing.id, rng.randint(1, 3)) for listing in listings[stall.id]]
+        order = place_order(
+            session,
+            stall_id=stall.id,
+            lines=lines[: rng.randint(1, 2)],
+            method=method,
+            actor=vendor,
+            now=now,
+        )
+        intent = order.payment
+        if method != PaymentMethod.CASH:
+            outcome = rng.choice(["paid", "paid", "short", "over", "expired", "late"])
+            if outcome in ("expired", "late"):
+                expire_unpaid(session, now + timedelta(minutes=16))
+            if outcome != "expired":
+                amount = {"short": -5_000, "over": 5_000}.get(outcome, 0) + intent.amount_vnd
+                delay = timedelta(hours=30 if outcome == "late" else 0, minutes=2)
+                intents.record(
+                    session, intent, EventKind.MONEY_RECEIVED, amount, "test", None, now + delay
+                )
+        if intent.received_vnd and rng.random() < 0.15:
+            refund = rng.choice([intent.received_vnd, 5_000])
+            later = now + timedelta(days=rng.randint(0, 40))
+            intents.record(session, intent, EventKind.REFUNDED, refund, "test", None, later)
+    expire_unpaid(session, moments[-1] + timedelta(hours=1))
+    return stalls
+
+
+@pytest.mark.parametrize(
+    ("grain", "start", "end"),
+    [
+        (Grain.MONTH, START, date(2026, 3, 31)),  # whole months: the monthly roll-up
+        (Grain.QUARTER, START, date(2026, 3, 31)),
+        (Grain.YEAR, START, date(2026, 3, 31)),
+        (Grain.WEEK, date(2025, 2, 10), date(2025, 5, 17)),  # the daily roll-up
+        (Grain.MONTH, date(2025, 2, 15), date(2025, 9, 14)),  # months cut by the range
+        (Grain.DAY, date(2025, 3, 1), date(2025, 3, 31)),
+    ],
+)
+def test_every_report_from_roll_ups_equals_the_ledger_scan(
+    session: Session, grain: Grain, start: date, end: date
+) -> None:
+    stalls = play_sales(session, 240)
+    vendor = stalls[0].vendor
+    places = [
+        COUNTRY,
+        Place("province", "04", "Cao Bằng"),
+        Place("commune", "00004", "a commune"),
+        Place("market", str(stalls[1].market_id), "a market"),
+        Place("vendor", str(vendor.id), vendor.display_name),
+    ]
+    query = ReportQuery(places, start, end, grain)
+
+    from_roll_ups = build_report(session, query)
+    from_ledger = build_report(session, query, from_ledger=True)
+
+    assert from_roll_ups == from_ledger
+    counted = [v for v in from_roll_ups.values if v.indicator == "TRANSACTIONS" and v.value]
+    assert counted, "the played sales show up in the report"
+
+
+def test_refunds_late_and_partial_payments_all_reach_the_roll_ups(session: Session) -> None:
+    play_sales(session, 240)
+    statuses = {status for (status,) in session.query(intents.PaymentIntent.status).distinct()}
+    assert {
+        PaymentStatus.UNDERPAID,
+        PaymentStatus.OVERPAID,
+        PaymentStatus.EXPIRED,
+        PaymentStatus.REFUNDED,
+        PaymentStatus.PARTIALLY_REFUNDED,
+    } <= statuses
+    report = build_report(session, ReportQuery([COUNTRY], START, date(2026, 3, 31), Grain.YEAR))
+    failures = [v for v in report.values if v.indicator == "QR_FAILURE_RATE"]
+    assert all(v.numerator for v in failures), "expired codes are counted"
