@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Date, Select, case, cast, func, literal, select, type_coerce
+from sqlalchemy import Date, Integer, Select, case, cast, func, literal, select, type_coerce
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -269,6 +269,13 @@ def local_date_of(session: Session, moment: Any) -> Any:
     if session.get_bind().dialect.name == "postgresql":
         return cast(func.timezone(VIETNAM.tzname(None), moment), Date)
     return type_coerce(func.date(moment, "+7 hours"), Date)
+
+
+def day_number_of(session: Session, day: Any) -> Any:
+    """Return SQL for a date's proleptic ordinal (date.toordinal()), as a plain integer."""
+    if session.get_bind().dialect.name == "postgresql":
+        return day - literal(date(1, 1, 1)) + 1
+    return cast(func.julianday(day) - 1721424.5, Integer)
 
 
 def month_of(session: Session, day: Any) -> Any:

@@ -12,7 +12,8 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import select
+import numpy as np
+from sqlalchemy import String, select, type_coerce
 from sqlalchemy.orm import Session
 
 from catalog.models import Certification, EcommerceListing, Producer, Product
@@ -25,7 +26,14 @@ from market.reports.model import Grain, Period, Place, Report, Source, Unit, Val
 from market.reports.models import ReportedFigure
 from market.reports.periods import check_range, period_of, periods, year_before
 from market.reports.periods import previous as previous_period
-from market.reports.sales import SalesBuckets, Scope, local_midnight, read_sales
+from market.reports.sales import (
+    SalesBuckets,
+    Scope,
+    day_number_of,
+    local_date_of,
+    local_midnight,
+    read_sales,
+)
 from market.vendors.models import Listing, Vendor
 from payments.models import PaymentMethod
 
@@ -96,10 +104,10 @@ def resolve_place(session: Session, text: str) -> Place:
     market:12, vendor:5."""
     level, _, code = text.strip().rpartition(":")
     code = code.strip()
-    if not level:
-        level = {2: "province", 5: "commune"}.get(len(code), "country" if code else "")
-    if level == "country" and code.upper() in ("VN", ""):
+    if code.upper() == "VN" and level in ("", "country"):
         return COUNTRY
+    if not level:
+        level = {2: "province", 5: "commune"}.get(len(code), "")
     name = None
     if level == "province":
         name = session.scalar(select(Province.name).where(Province.code == code))
@@ -203,7 +211,7 @@ class _Emitter:
     ) -> None:
         unit = INDICATORS[code].unit
         value: Decimal | int | None
-        if denominator is None:
+        if denominator is None or unit == Unit.COUNT:
             value = numerator
         elif not denominator:
             value, note = None, note or "nothing to divide by in this period"
@@ -421,88 +429,138 @@ def _ocop_values(
     run: Sequence[Period],
 ) -> None:
     """Count certified products, and certifications that began, will end or ended."""
+    book = _CertificationBook.read(session, scope, online="OCOP_ON_ECOM" in codes)
+    for period in run:
+        current = book.in_force(period.end)
+        if "OCOP_PRODUCTS" in codes:
+            emit("OCOP_PRODUCTS", period, len(current))
+            for (stars, group, producer_type), count in book.mix(current):
+                emit(
+                    "OCOP_PRODUCTS", period, count,
+                    stars=str(stars), group=group, producer_type=producer_type,
+                )  # fmt: skip
+        if "OCOP_NEW" in codes:
+            emit("OCOP_NEW", period, book.decided_between(period.start, period.end))
+        if "OCOP_EXPIRING_90D" in codes:
+            horizon = _day_number(period.end + EXPIRING_WINDOW)
+            emit("OCOP_EXPIRING_90D", period, int((book.valid_until[current] <= horizon).sum()))
+        if "OCOP_EXPIRED" in codes:
+            emit("OCOP_EXPIRED", period, book.ended_between(period.start, period.end))
+        if "OCOP_ON_ECOM" in codes:
+            online = book.listed_online(period.end, current)
+            emit("OCOP_ON_ECOM", period, online, len(current))
+
+
+class _CertificationBook:
+    """A place's certifications as day-number arrays, so each period is a few array masks."""
+
+    def __init__(self, rows: Sequence[Any], online: Sequence[Any]) -> None:
+        never = date.max.toordinal()
+        product, stars, decided, valid_until, revoked, group, producer_type = (
+            zip(*rows, strict=True) if rows else [()] * 7
+        )
+        self.product = np.array(product, dtype=np.int64)
+        self.decided = np.array(decided, dtype=np.int64)
+        self.valid_until = np.array(valid_until, dtype=np.int64)
+        self.revoked = np.array([day or never for day in revoked], dtype=np.int64)
+        kinds = list(zip(stars, group, producer_type, strict=True))
+        self.kinds = sorted(set(kinds))
+        index = {kind: number for number, kind in enumerate(self.kinds)}
+        self.kind = np.array([index[kind] for kind in kinds], dtype=np.int64)
+        self.online_product = np.array([row[0] for row in online], dtype=np.int64)
+        self.online_from = np.array([row[1] for row in online], dtype=np.int64)
+        self.online_until = np.array([row[2] or never for row in online], dtype=np.int64)
+
+    @classmethod
+    def read(cls, session: Session, scope: Scope, online: bool) -> "_CertificationBook":
+        """Fetch day numbers and plain strings: 20,000 rows of dates and enums cost 0.3 s."""
+        products = _products_in(scope)
+
+        def day(column: Any) -> Any:
+            return day_number_of(session, column)
+
+        def local_day(column: Any) -> Any:
+            return day_number_of(session, local_date_of(session, column))
+
+        rows = session.execute(
+            select(
+                Certification.product_id,
+                Certification.stars,
+                day(Certification.decision_date).label("decided"),
+                day(Certification.valid_until).label("valid_until"),
+                local_day(Certification.revoked_at).label("revoked"),
+                Product.group_code,
+                type_coerce(Producer.producer_type, String).label("producer_type"),
+            )
+            .join(Product, Product.id == Certification.product_id)
+            .join(Producer, Producer.id == Product.producer_id)
+            .where(Certification.product_id.in_(products))
+            .order_by(Certification.product_id, Certification.decision_date)
+        ).all()
+        listings: Sequence[Any] = []
+        if online:
+            listings = session.execute(
+                select(
+                    EcommerceListing.product_id,
+                    local_day(EcommerceListing.listed_at),
+                    local_day(EcommerceListing.delisted_at),
+                ).where(EcommerceListing.product_id.in_(products))
+            ).all()
+        return cls(rows, listings)
+
+    def in_force(self, day: date) -> Any:
+        """Return the indexes of each product's latest certification in force at the end of day."""
+        number = _day_number(day)
+        mask = (self.decided <= number) & (number <= self.valid_until) & (number < self.revoked)
+        chosen = np.flatnonzero(mask)
+        products = self.product[chosen]
+        latest = np.append(products[1:] != products[:-1], True) if len(chosen) else chosen > 0
+        return chosen[latest]
+
+    def mix(self, current: Any) -> list[tuple[tuple[int, str, str], int]]:
+        """Count products in force by stars, group and producer type."""
+        counts = np.bincount(self.kind[current], minlength=len(self.kinds))
+        return [(kind, int(count)) for kind, count in zip(self.kinds, counts, strict=True) if count]
+
+    def decided_between(self, start: date, end: date) -> int:
+        return int(
+            ((self.decided >= _day_number(start)) & (self.decided <= _day_number(end))).sum()
+        )
+
+    def ended_between(self, start: date, end: date) -> int:
+        """Count certifications whose last valid day falls the day before or within the period."""
+        last = self.valid_until + 1
+        return int(((last >= _day_number(start)) & (last <= _day_number(end))).sum())
+
+    def listed_online(self, day: date, current: Any) -> int:
+        """Count products in force with an e-commerce listing live at the end of day."""
+        number = _day_number(day)
+        live = (self.online_from <= number) & (number < self.online_until)
+        return int(np.isin(self.product[current], self.online_product[live]).sum())
+
+
+def _products_in(scope: Scope) -> Any:
+    """Select the products of a place: by origin commune, or those listed at a market or vendor."""
     products = select(Product.id)
     if scope.level == "province":
-        products = products.join(Commune, Commune.code == Product.origin_commune_code).where(
+        return products.join(Commune, Commune.code == Product.origin_commune_code).where(
             Commune.province_code == scope.code
         )
-    elif scope.level == "commune":
-        products = products.where(Product.origin_commune_code == scope.code)
-    elif scope.level in ("market", "vendor"):
+    if scope.level == "commune":
+        return products.where(Product.origin_commune_code == scope.code)
+    if scope.level in ("market", "vendor"):
         listed = (
             select(Listing.product_id)
             .join(Stall, Stall.id == Listing.stall_id)
             .where(Listing.archived_at.is_(None), Listing.product_id.is_not(None))
         )
         column = Stall.market_id if scope.level == "market" else Listing.vendor_id
-        products = products.where(Product.id.in_(listed.where(column == int(scope.code))))
-    rows = session.execute(
-        select(
-            Certification.product_id,
-            Certification.stars,
-            Certification.decision_date,
-            Certification.valid_until,
-            Certification.revoked_at,
-            Product.group_code,
-            Producer.producer_type,
-        )
-        .join(Product, Product.id == Certification.product_id)
-        .join(Producer, Producer.id == Product.producer_id)
-        .where(Certification.product_id.in_(products))
-    ).all()
-    online: list[tuple[int, datetime, datetime | None]] = []
-    if "OCOP_ON_ECOM" in codes:
-        online = list(
-            session.execute(
-                select(
-                    EcommerceListing.product_id,
-                    EcommerceListing.listed_at,
-                    EcommerceListing.delisted_at,
-                ).where(EcommerceListing.product_id.in_(products))
-            )
-        )
-    for period in run:
-        end_moment = local_midnight(period.end + timedelta(days=1))
-        in_force: dict[int, Any] = {}
-        for row in rows:
-            ended = row.revoked_at is not None and row.revoked_at < end_moment
-            if row.decision_date <= period.end <= row.valid_until and not ended:
-                current = in_force.get(row.product_id)
-                if current is None or row.decision_date > current.decision_date:
-                    in_force[row.product_id] = row
-        if "OCOP_PRODUCTS" in codes:
-            emit("OCOP_PRODUCTS", period, len(in_force))
-            mix = Counter(
-                (row.stars, row.group_code, row.producer_type.value) for row in in_force.values()
-            )
-            for (stars, group, producer_type), count in sorted(mix.items()):
-                emit(
-                    "OCOP_PRODUCTS", period, count,
-                    stars=str(stars), group=group, producer_type=producer_type,
-                )  # fmt: skip
-        if "OCOP_NEW" in codes:
-            emit(
-                "OCOP_NEW",
-                period,
-                sum(period.start <= row.decision_date <= period.end for row in rows),
-            )
-        if "OCOP_EXPIRING_90D" in codes:
-            horizon = period.end + EXPIRING_WINDOW
-            emit(
-                "OCOP_EXPIRING_90D",
-                period,
-                sum(row.valid_until <= horizon for row in in_force.values()),
-            )
-        if "OCOP_EXPIRED" in codes:
-            ended = sum(period.start <= row.valid_until + ONE_DAY <= period.end for row in rows)
-            emit("OCOP_EXPIRED", period, ended)
-        if "OCOP_ON_ECOM" in codes:
-            listed_online = {
-                product_id
-                for product_id, listed_at, delisted_at in online
-                if listed_at < end_moment and (delisted_at is None or delisted_at >= end_moment)
-            }
-            emit("OCOP_ON_ECOM", period, len(listed_online & in_force.keys()), len(in_force))
+        return products.where(Product.id.in_(listed.where(column == int(scope.code))))
+    return products
+
+
+def _day_number(day: date) -> int:
+    return day.toordinal()
 
 
 def _market_values(

@@ -129,6 +129,21 @@ def test_two_places_and_two_periods_come_side_by_side(
     assert seen == {(p, q) for p in ("04", "00004") for q in ("2025-Q1", "2026-Q1")}
 
 
+@pytest.mark.parametrize("place", [None, "VN", "country:VN", "province:04", "commune:01273"])
+def test_places_are_written_the_way_officials_write_them(
+    client: FlaskClient, auth: Auth, place: str | None
+) -> None:
+    query = {"from": "2025-01-01", "to": "2025-12-31", "indicator": "MARKETS_4_0"}
+    if place:
+        query["place"] = place
+    response = client.get(
+        "/api/v1/reports/indicators", query_string=query, headers=auth(Role.OFFICIAL)
+    )
+    assert response.status_code == 200
+    expected = (place or "VN").rpartition(":")[2]
+    assert response.json["places"][0]["code"] == expected
+
+
 @pytest.mark.parametrize("role", [None, Role.VENDOR])
 def test_vendors_and_anonymous_callers_cannot_read_reports(
     client: FlaskClient, auth: Auth, role: Role | None
