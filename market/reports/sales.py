@@ -98,14 +98,14 @@ def _fill(
 ) -> SalesBuckets:
     buckets = SalesBuckets()
     for query in tallies:
-        for row in session.execute(query).mappings():
+        for row in session.connection().execute(query).mappings():
             key = (PaymentMethod(row["method"]), bool(row["simulated"]))
             counts = buckets.tallies.setdefault(row["bucket"], {}).setdefault(key, Counter())
             counts.update({name: int(row[name] or 0) for name in TALLY_COLUMNS})
             if "active_stalls" in row:
                 buckets.active[(row["bucket"], *key)] += int(row["active_stalls"])
     if active is not None:
-        for row in session.execute(active).mappings():
+        for row in session.connection().execute(active).mappings():
             key = (PaymentMethod(row["method"]), bool(row["simulated"]))
             buckets.active[(row["bucket"], *key)] += int(row["active_stalls"])
     return buckets

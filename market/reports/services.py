@@ -4,16 +4,16 @@ Sales indicators add up the roll-ups (or, as a yardstick, the ledger); stall, ca
 indicators count what stood at the end of each period. Every value names how it was measured.
 """
 
-from bisect import bisect_left
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import numpy as np
-from sqlalchemy import String, select, type_coerce
+from sqlalchemy import String, case, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from catalog.models import Certification, EcommerceListing, Producer, Product
@@ -348,45 +348,53 @@ def _coverage_values(
 
 
 class _StallCensus:
-    """When each stall in a place opened, closed and began to show its QR, sorted for counting."""
+    """How many stalls of a place opened, closed and put up a QR on each local day, cumulated."""
 
     def __init__(self) -> None:
-        self.times: dict[tuple[bool, str], list[datetime]] = {}
+        # (simulated, event) -> sorted day numbers and the running count up to each
+        self.days: dict[tuple[bool, str], tuple[list[int], list[int]]] = {}
 
     @classmethod
     def read(cls, session: Session, scope: Scope) -> "_StallCensus":
-        query = select(Stall.created_at, Stall.closed_at, Stall.qr_since, Market.simulated).join(
-            Market, Market.id == Stall.market_id
-        )
+        """Count per day in SQL: a country's 20,000 stalls read one by one cost 0.2 s."""
         census = cls()
-        lists: dict[tuple[bool, str], list[datetime]] = {}
-        for created, closed, qr_since, simulated in session.execute(_scoped(query, scope)):
-            for name, moment in (
-                ("opened", created),
-                ("closed", closed),
-                ("qr", qr_since),
-                ("qr_closed", closed if qr_since is not None else None),
-            ):
-                if moment is not None:
-                    lists.setdefault((simulated, name), []).append(moment)
-        census.times = {key: sorted(moments) for key, moments in lists.items()}
+        events = {
+            "opened": Stall.created_at,
+            "closed": Stall.closed_at,
+            "qr": Stall.qr_since,
+            "qr_closed": case((Stall.qr_since.is_not(None), Stall.closed_at)),
+        }
+        for name, moment in events.items():
+            day = day_number_of(session, local_date_of(session, moment))
+            query = (
+                select(Market.simulated, day, func.count())
+                .join(Market, Market.id == Stall.market_id)
+                .where(moment.is_not(None))
+                .group_by(Market.simulated, day)
+                .order_by(Market.simulated, day)
+            )
+            for simulated, number, count in session.connection().execute(_scoped(query, scope)):
+                days, running = census.days.setdefault((simulated, name), ([], []))
+                days.append(number)
+                running.append(count + (running[-1] if running else 0))
         return census
 
     def simulated_flags(self) -> set[bool]:
-        return {simulated for simulated, _ in self.times}
+        return {simulated for simulated, _ in self.days}
 
-    def _before(self, name: str, day: date, simulated: bool) -> int:
-        return bisect_left(
-            self.times.get((simulated, name), []), local_midnight(day + timedelta(days=1))
-        )
+    def _by(self, name: str, day: date, simulated: bool) -> int:
+        """Count stalls whose `name` event fell on or before local `day`."""
+        days, running = self.days.get((simulated, name), ([], []))
+        position = bisect_right(days, _day_number(day))
+        return running[position - 1] if position else 0
 
     def open(self, day: date, simulated: bool) -> int:
         """Count stalls open at the end of local `day`."""
-        return self._before("opened", day, simulated) - self._before("closed", day, simulated)
+        return self._by("opened", day, simulated) - self._by("closed", day, simulated)
 
     def showing_qr(self, day: date, simulated: bool) -> int:
         """Count open stalls showing a VietQR at the end of local `day`."""
-        return self._before("qr", day, simulated) - self._before("qr_closed", day, simulated)
+        return self._by("qr", day, simulated) - self._by("qr_closed", day, simulated)
 
 
 def _scoped(query: Any, scope: Scope) -> Any:
@@ -482,30 +490,38 @@ class _CertificationBook:
         def local_day(column: Any) -> Any:
             return day_number_of(session, local_date_of(session, column))
 
-        rows = session.execute(
-            select(
-                Certification.product_id,
-                Certification.stars,
-                day(Certification.decision_date).label("decided"),
-                day(Certification.valid_until).label("valid_until"),
-                local_day(Certification.revoked_at).label("revoked"),
-                Product.group_code,
-                type_coerce(Producer.producer_type, String).label("producer_type"),
+        rows = (
+            session.connection()
+            .execute(
+                select(
+                    Certification.product_id,
+                    Certification.stars,
+                    day(Certification.decision_date).label("decided"),
+                    day(Certification.valid_until).label("valid_until"),
+                    local_day(Certification.revoked_at).label("revoked"),
+                    Product.group_code,
+                    type_coerce(Producer.producer_type, String).label("producer_type"),
+                )
+                .join(Product, Product.id == Certification.product_id)
+                .join(Producer, Producer.id == Product.producer_id)
+                .where(Certification.product_id.in_(products))
+                .order_by(Certification.product_id, Certification.decision_date)
             )
-            .join(Product, Product.id == Certification.product_id)
-            .join(Producer, Producer.id == Product.producer_id)
-            .where(Certification.product_id.in_(products))
-            .order_by(Certification.product_id, Certification.decision_date)
-        ).all()
+            .all()
+        )
         listings: Sequence[Any] = []
         if online:
-            listings = session.execute(
-                select(
-                    EcommerceListing.product_id,
-                    local_day(EcommerceListing.listed_at),
-                    local_day(EcommerceListing.delisted_at),
-                ).where(EcommerceListing.product_id.in_(products))
-            ).all()
+            listings = (
+                session.connection()
+                .execute(
+                    select(
+                        EcommerceListing.product_id,
+                        local_day(EcommerceListing.listed_at),
+                        local_day(EcommerceListing.delisted_at),
+                    ).where(EcommerceListing.product_id.in_(products))
+                )
+                .all()
+            )
         return cls(rows, listings)
 
     def in_force(self, day: date) -> Any:
@@ -567,7 +583,9 @@ def _market_values(
     emit: _Emitter, codes: set[str], session: Session, scope: Scope, run: Sequence[Period]
 ) -> None:
     """Count 4.0 markets and cashless streets standing at the end of each period."""
-    markets = session.execute(_scoped(select(Market.kind, Market.created_at), scope)).all()
+    markets = (
+        session.connection().execute(_scoped(select(Market.kind, Market.created_at), scope)).all()
+    )
     for period in run:
         end_moment = local_midnight(period.end + timedelta(days=1))
         standing = Counter(kind for kind, created in markets if created < end_moment)
