@@ -20,6 +20,7 @@ from market.app import create_app
 from market.core.extensions import db
 from market.core.principals import Role
 from market.places.services import load_places
+from market.reports.cli import report_command
 from market.sales.services import expire_unpaid
 from payments import qr, vietqr
 from payments.banks import find_bank
@@ -28,6 +29,9 @@ from payments.banks import find_bank
 @click.group(cls=FlaskGroup, create_app=create_app, add_version_option=False)
 def cli() -> None:
     """OCOP Market: cashless payments at Vietnamese markets, and a simulator to play them."""
+
+
+cli.add_command(report_command)
 
 
 def main() -> None:

@@ -1,9 +1,11 @@
-"""Reports as files: CSV that Excel opens with Vietnamese intact."""
+"""Reports as files: JSON as the API gives it, and CSV that Excel opens with Vietnamese intact."""
 
 import csv
 import io
+import json
 
 from market.reports.model import Report
+from market.reports.schemas import ReportSchema
 
 CSV_COLUMNS = (
     "indicator",
@@ -53,3 +55,8 @@ def report_csv(report: Report) -> bytes:
             )
         )
     return out.getvalue().encode("utf-8-sig")
+
+
+def report_json(report: Report) -> str:
+    """Return the report as the API's JSON, indented for people."""
+    return json.dumps(ReportSchema().dump(report), ensure_ascii=False, indent=2, default=str)

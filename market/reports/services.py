@@ -7,7 +7,7 @@ indicators count what stood at the end of each period. Every value names how it 
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -21,6 +21,7 @@ from market.core.errors import DomainError
 from market.core.principals import Principal
 from market.markets.models import Market, MarketKind, Stall
 from market.places.models import Commune, Province
+from market.reports import charts
 from market.reports.indicators import INDICATORS, MEASURED
 from market.reports.model import Grain, Period, Place, Report, Source, Unit, Value
 from market.reports.models import ReportedFigure
@@ -214,7 +215,7 @@ class _Emitter:
         if denominator is None or unit == Unit.COUNT:
             value = numerator
         elif not denominator:
-            value, note = None, note or "nothing to divide by in this period"
+            value, note = None, note or "mẫu số bằng 0 trong kỳ này (nothing to divide by)"
         elif unit == Unit.VND:
             value = int(_divide(numerator or 0, denominator, Decimal(1)))
         elif unit == Unit.RATIO:
@@ -263,7 +264,7 @@ def _sales_values(
         }
         for code, (now, then) in growth.items():
             if code in codes:
-                note = f"against {earlier.label} ({earlier.start} to {earlier.end})"
+                note = f"so với {earlier.label} ({earlier.start:%d/%m/%Y}–{earlier.end:%d/%m/%Y})"
                 emit(code, period, now - then, then, note, vs=against)
     if "AVG_TICKET_BY_METHOD" in codes:
         for method in PaymentMethod:
@@ -295,7 +296,7 @@ def _monthly_qr_values(
 ) -> None:
     """Active-QR rate and payments per QR point, counted in stall-months."""
     if period.grain not in MONTHLY_GRAINS:
-        note = "a monthly indicator: ask for months, quarters or years"
+        note = "chỉ tiêu theo tháng: chọn kỳ tháng, quý hoặc năm (a monthly indicator)"
         for code in codes & {"VENDOR_QR_ACTIVE_RATE", "TX_PER_QR_POINT"}:
             emit(code, period, None, 0, note)
         return
@@ -626,6 +627,70 @@ def _reported_values(
                 note=figure.source + (f"; {figure.note}" if figure.note else ""),
             )
         )
+
+
+def coverage_by_child(session: Session, place: Place, period: Period) -> list[Value]:
+    """Return VENDOR_QR_COVERAGE at the end of `period` for each province of the country, each
+    commune of a province (with stalls), or each market of a commune."""
+    child: dict[str, tuple[str, Any, Any]] = {
+        "country": ("province", Province.code, Province.name),
+        "province": ("commune", Commune.code, Commune.name),
+        "commune": ("market", Market.id, Market.name),
+    }
+    if place.level not in child:
+        return []
+    level, code, name = child[place.level]
+    end = local_midnight(period.end + ONE_DAY)
+    open_ = (Stall.created_at < end) & (Stall.closed_at.is_(None) | (Stall.closed_at >= end))
+    query = (
+        select(
+            code,
+            name,
+            Market.simulated,
+            func.count(),
+            func.count(case((Stall.qr_since < end, 1))),
+        )
+        .select_from(Stall)
+        .join(Market, Market.id == Stall.market_id)
+        .join(Commune, Commune.code == Market.commune_code)
+        .join(Province, Province.code == Commune.province_code)
+        .where(open_)
+        .group_by(code, name, Market.simulated)
+        .order_by(code)
+    )
+    values: list[Value] = []
+    if place.level == "province":
+        query = query.where(Commune.province_code == place.code)
+    elif place.level == "commune":
+        query = query.where(Market.commune_code == place.code)
+    for child_code, child_name, simulated, stalls, showing in session.connection().execute(query):
+        source = Source.SIMULATED if simulated else Source.RECORDED
+        emit = _Emitter(Place(level, str(child_code), child_name), source, values)
+        emit("VENDOR_QR_COVERAGE", period, showing, stalls)
+    return values
+
+
+def document_title(query: ReportQuery) -> str:
+    """Title a printable report after its place(s) and period, as officials would."""
+    places = " và ".join(place.name for place in query.places)
+    period = f"{query.start:%d/%m/%Y}–{query.end:%d/%m/%Y}"
+    return f"Báo cáo thanh toán không dùng tiền mặt: {places}, {period}"
+
+
+def draw_chart(session: Session, query: ReportQuery, chart: str, image_format: str) -> bytes:
+    """Draw one of the report charts for the query's first place (both, for the share)."""
+    fmt: charts.ChartFormat = "svg" if image_format == "svg" else "png"
+    if chart == "coverage":
+        check_range(query.start, query.end)
+        last = periods(query.start, query.end, query.grain)[-1]
+        values = coverage_by_child(session, query.places[0], last)
+        title = f"Tỷ lệ điểm bán có mã QR: {query.places[0].name}, {last.label}"
+        return charts.coverage_by_place(values, title, fmt)
+    codes = ["NONCASH_SHARE_COUNT", "NONCASH_SHARE_VALUE"] if chart == "share" else ["TRANSACTIONS"]
+    report = build_report(session, replace(query, indicators=codes, compare_start=None))
+    if chart == "share":
+        return charts.share_over_time(report, fmt)
+    return charts.method_mix(report, query.places[0], fmt)
 
 
 def list_figures(session: Session) -> list[ReportedFigure]:

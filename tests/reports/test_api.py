@@ -281,3 +281,54 @@ def test_qr_coverage_follows_stalls_turning_their_qr_on_and_off(
     assert latest["VENDOR_QR_COVERAGE"]["value"] == 50.0
     assert latest["QR_ACCEPTANCE_POINTS"]["value"] == 1
     assert with_qr.accepts_qr
+
+
+@pytest.mark.parametrize("chart", ["share", "coverage", "methods"])
+@pytest.mark.parametrize("image_format", ["png", "svg"])
+def test_an_official_draws_each_chart(
+    client: FlaskClient, session: Session, auth: Auth, chart: str, image_format: str
+) -> None:
+    play_sales(session, 40)
+
+    response = client.get(
+        f"/api/v1/reports/charts/{chart}.{image_format}",
+        query_string=YEAR,
+        headers=auth(Role.OFFICIAL),
+    )
+
+    assert response.status_code == 200
+    if image_format == "png":
+        assert response.mimetype == "image/png"
+        assert response.data.startswith(b"\x89PNG\r\n\x1a\n")
+    else:
+        assert response.mimetype == "image/svg+xml"
+        assert b"<svg" in response.data[:500]
+
+
+@pytest.mark.parametrize("file_format", ["pdf", "html"])
+def test_an_official_downloads_a_printable_report(
+    client: FlaskClient, session: Session, auth: Auth, file_format: str
+) -> None:
+    play_sales(session, 40)
+    query = {**YEAR, "grain": "quarter"}
+
+    response = client.get(
+        f"/api/v1/reports/document.{file_format}", query_string=query, headers=auth(Role.OFFICIAL)
+    )
+
+    assert response.status_code == 200
+    if file_format == "pdf":
+        assert response.mimetype == "application/pdf"
+        assert response.data.startswith(b"%PDF")
+        assert "attachment" in response.headers["Content-Disposition"]
+    else:
+        page = response.data.decode()
+        assert "Báo cáo thanh toán không dùng tiền mặt: Tỉnh Cao Bằng" in page
+        assert "2025-Q3" in page
+
+
+def test_charts_are_for_officials_only(client: FlaskClient, auth: Auth) -> None:
+    response = client.get(
+        "/api/v1/reports/charts/share.png", query_string=YEAR, headers=auth(Role.VENDOR)
+    )
+    assert response.status_code == 403
