@@ -5,6 +5,7 @@ import os
 import secrets
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,16 +13,20 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup
 from gunicorn.app.base import BaseApplication
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from market import demo, migrate
 from market.accounts.services import create_user, issue_token
 from market.app import create_app
+from market.core.clock import vietnam_today
 from market.core.extensions import db
 from market.core.principals import Role
+from market.markets.models import Market
 from market.places.services import load_places
 from market.reports.cli import report_command
 from market.sales.services import expire_unpaid
+from market.simulator.cli import play_scenario, simulate_command
 from payments import qr, vietqr
 from payments.banks import find_bank
 
@@ -32,6 +37,7 @@ def cli() -> None:
 
 
 cli.add_command(report_command)
+cli.add_command(simulate_command)
 
 
 def main() -> None:
@@ -140,10 +146,23 @@ def serve(
 
 @cli.command("demo")
 @server_options
+@click.option(
+    "--simulate-days",
+    type=click.IntRange(0, 3660),
+    default=14,
+    show_default=True,
+    help="Days of Kim Đồng market nights to simulate first, up to yesterday (once per database).",
+)
 def demo_command(
-    host: str, port: int, workers: int | None, threads: int, dev: bool, expire_every: int
+    host: str,
+    port: int,
+    workers: int | None,
+    threads: int,
+    dev: bool,
+    expire_every: int,
+    simulate_days: int,
 ) -> None:
-    """Migrate, load places, create demo data, and serve it."""
+    """Migrate, load places, create demo data, simulate recent market nights, and serve it."""
     # A simulated market: the fake card gateway and a per-run bank secret, unless configured.
     os.environ.setdefault("CARD_GATEWAY", "fake")
     os.environ.setdefault("SIMBANK_WEBHOOK_SECRET", secrets.token_hex(16))
@@ -157,7 +176,11 @@ def demo_command(
         )
         data = demo.create_demo_data(session)
         market = f"{data.market.name} (market {data.market.id})"
+        simulated = session.scalar(select(Market.id).where(Market.simulated)) is not None
     click.echo(f"demo market: {market}")
+    if simulate_days and not simulated:
+        first = vietnam_today() - timedelta(days=simulate_days)
+        play_scenario(db.engine, "cao-bang-kim-dong", first, simulate_days, seed=7)
     click.echo("demo accounts (send 'Authorization: Bearer <token>'):")
     for user, token in data.tokens:
         click.echo(f"  {user.role.value:<8} {user.name}: {token}")

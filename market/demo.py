@@ -1,6 +1,5 @@
-"""A small fixed demo data set: one night market in Cao Bằng that can sell at once.
-
-The simulator replaces it with generated provinces, markets, vendors and shoppers.
+"""A small fixed demo data set: accounts to sign in with, and one OCOP sales point in Cao Bằng
+whose vendor can sell at once. The simulator adds the Kim Đồng walking street beside it.
 """
 
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from market.vendors import services as vendors
 from market.vendors.models import Vendor
 
 THUC_PHAN = "01273"  # Phường Thục Phán, Cao Bằng (GSO code since 1 July 2025)
+DEMO_MARKET = "Điểm bán sản phẩm OCOP Thục Phán"
 DEMO_ACCOUNTS = (
     ("Quản trị viên (demo)", Role.ADMIN),
     ("Cán bộ Sở Công Thương Cao Bằng (demo)", Role.OFFICIAL),
@@ -37,9 +37,9 @@ def create_demo_data(session: Session) -> DemoData:
     """Create what is missing of the demo set, and issue each demo account a fresh token."""
     users = [_account(session, name, role) for name, role in DEMO_ACCOUNTS]
     tokens = [(user, issue_token(session, user, label="demo").token) for user in users]
-    market = session.scalar(select(Market).where(Market.name == "Phố đi bộ Kim Đồng"))
+    market = session.scalar(select(Market).where(Market.name == DEMO_MARKET))
     if market is None:
-        market = _kim_dong(session, users[2])
+        market = _ocop_point(session, users[2])
     return DemoData(tokens, market)
 
 
@@ -48,16 +48,15 @@ def _account(session: Session, name: str, role: Role) -> User:
     return user or create_user(session, name, role)
 
 
-def _kim_dong(session: Session, owner: User) -> Market:
-    """Kim Đồng walking street: Friday and Saturday nights, 19:00-23:00 (dulichvn.org.vn)."""
+def _ocop_point(session: Session, owner: User) -> Market:
+    """An OCOP sales point in Thục Phán, open every day 08:00-17:00 ([seed] for the demo)."""
     market = markets.create_market(
         session,
-        name="Phố đi bộ Kim Đồng",
+        name=DEMO_MARKET,
         commune_code=THUC_PHAN,
-        kind=MarketKind.WALKING_STREET,
-        market_class=3,
-        schedule=[{"days": [5, 6], "opens": "19:00", "closes": "23:00"}],
-        address="Phố Kim Đồng, phường Thục Phán, Cao Bằng",
+        kind=MarketKind.OCOP_POINT,
+        schedule=[{"days": [1, 2, 3, 4, 5, 6, 7], "opens": "08:00", "closes": "17:00"}],
+        address="Phường Thục Phán, Cao Bằng",
     )
     actor = Principal(owner.id, owner.role)
     vendor = session.scalar(select(Vendor).where(Vendor.user_id == owner.id))
@@ -74,7 +73,7 @@ def _kim_dong(session: Session, owner: User) -> Market:
         session,
         actor,
         market_id=market.id,
-        code="KD-07",
+        code="OC-01",
         name="Mật ong bạc hà và nước mía",
         category=StallCategory.OCOP_PRODUCTS,
     )

@@ -2,6 +2,7 @@
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -36,9 +37,16 @@ def _require_gateway(gateway: CardGateway | None) -> CardGateway:
 
 
 def attempt_card(
-    session: Session, gateway: CardGateway | None, public_id: str, payment_method: str
+    session: Session,
+    gateway: CardGateway | None,
+    public_id: str,
+    payment_method: str,
+    now: datetime | None = None,
 ) -> CardAttempt:
-    """Charge a card for a pending card payment; a decline leaves it pending for another card."""
+    """Charge a card for a pending card payment; a decline leaves it pending for another card.
+
+    `now` dates the outcome, for the simulator's clock; by default it is the present.
+    """
     gateway = _require_gateway(gateway)
     intent = intents.get_intent(session, public_id, lock=True)
     if intent.method != PaymentMethod.CARD:
@@ -76,12 +84,16 @@ def attempt_card(
             "by QR.",
             field="payment_method",
         ) from error
-    _record_charge(session, intent, gateway.name, charge)
+    _record_charge(session, intent, gateway.name, charge, now)
     return CardAttempt(intent, charge.status, charge.decline_code, charge.message)
 
 
 def _record_charge(
-    session: Session, intent: PaymentIntent, provider: str, charge: CardCharge
+    session: Session,
+    intent: PaymentIntent,
+    provider: str,
+    charge: CardCharge,
+    now: datetime | None = None,
 ) -> None:
     details = {"provider_payment_id": charge.provider_payment_id}
     if charge.status == ChargeStatus.SUCCEEDED:
@@ -92,6 +104,7 @@ def _record_charge(
             charge.amount_vnd,
             f"card:{provider}",
             f"{provider}:{charge.provider_payment_id}:succeeded",
+            occurred_at=now,
             details=details,
         )
     elif charge.status == ChargeStatus.DECLINED:
@@ -102,6 +115,7 @@ def _record_charge(
             0,
             f"card:{provider}",
             f"{provider}:{charge.provider_payment_id}:declined",
+            occurred_at=now,
             details={**details, "decline_code": charge.decline_code},
         )
 

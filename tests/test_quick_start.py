@@ -32,7 +32,7 @@ def test_demo_migrates_loads_and_serves_the_api_and_docs(tmp_path: Path) -> None
     assert command, "the ocop-market console script is not installed"
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}"}
     server = subprocess.Popen(
-        [command, "demo", "--port", str(port)],
+        [command, "demo", "--port", str(port), "--simulate-days", "2"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -40,7 +40,7 @@ def test_demo_migrates_loads_and_serves_the_api_and_docs(tmp_path: Path) -> None
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while True:
             try:
                 if get(f"{base}/readyz")[0] == 200:
@@ -52,10 +52,13 @@ def test_demo_migrates_loads_and_serves_the_api_and_docs(tmp_path: Path) -> None
         assert get(f"{base}/healthz") == (200, b'{"status":"ok"}\n')
         assert b"swagger-ui" in get(f"{base}/api/docs")[1]
         assert b"Th\\u1ee5c Ph\\u00e1n" in get(f"{base}/api/v1/communes/01273")[1]
-        markets = json.loads(get(f"{base}/api/v1/markets?q=kim+dong")[1])
-        assert markets["total"] == 1
-        listings = json.loads(get(f"{base}/api/v1/listings?market={markets['items'][0]['id']}")[1])
+        point = json.loads(get(f"{base}/api/v1/markets?q=ocop+thuc+phan")[1])["items"][0]
+        listings = json.loads(get(f"{base}/api/v1/listings?market={point['id']}")[1])
         assert {item["title"] for item in listings["items"]} >= {"Nước mía"}
+        (street,) = json.loads(get(f"{base}/api/v1/markets?q=kim+dong")[1])["items"]
+        assert street["simulated"] is True
+        stalls = json.loads(get(f"{base}/api/v1/markets/{street['id']}/stalls")[1])
+        assert stalls["total"] == 70
     finally:
         server.terminate()
         output = server.communicate(timeout=30)[0]

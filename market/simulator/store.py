@@ -1,0 +1,255 @@
+"""Play a simulated run into the database through the services real users go through.
+
+Every sale is a real checkout (`place_order`), every transfer a bank notification settled by
+`settle_transfer`, every card payment a charge through the configured card gateway, every
+expiry the same `expire_unpaid` the periodic job runs: the ledger and the roll-ups the reports
+read are written by the code that writes them in production, at the simulated times.
+"""
+
+import heapq
+import itertools
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from catalog import services as catalog
+from market.accounts.services import create_user
+from market.core.clock import VIETNAM
+from market.core.principals import Principal, Role
+from market.markets import services as markets
+from market.markets.models import Stall
+from market.sales.services import LineRequest, expire_unpaid, place_order
+from market.simulator.behaviour import Adoption, Event, Outcome, Restock, Sale
+from market.simulator.world import World
+from market.vendors import services as vendors
+from market.vendors.models import Listing
+from payments import cards
+from payments.bank_formats import BankTransfer
+from payments.gateways.card import CardGateway
+from payments.models import PaymentMethod
+from payments.transfers import settle_transfer
+
+EXPIRY_CHECK = timedelta(minutes=5)  # how often the simulated expiry job runs
+TEST_CARD = "pm_card_visa"
+
+
+@dataclass
+class Stored:
+    """Database ids of a world's markets, vendors, stalls and listings, by world key."""
+
+    markets: dict[str, int] = field(default_factory=dict)
+    vendors: dict[str, Principal] = field(default_factory=dict)  # who signs in as the vendor
+    vendor_ids: dict[str, int] = field(default_factory=dict)
+    accounts: dict[str, str] = field(default_factory=dict)  # vendor key -> account number
+    stalls: dict[str, int] = field(default_factory=dict)
+    listings: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class Tally:
+    """What a run has written so far."""
+
+    sales: int = 0
+    transfers: int = 0
+    cards: int = 0
+    expired: int = 0
+    adoptions: int = 0
+
+
+def store_world(session: Session, world: World, opened: date) -> Stored:
+    """Create the world's producers, products, markets, vendors, stalls and listings.
+
+    Markets and stalls date from local midnight of `opened`, so reports count them from the
+    first simulated day; stalls start cash-only until their vendor adopts QR.
+    """
+    since = datetime.combine(opened, datetime.min.time(), VIETNAM)
+    producers = {
+        producer.key: catalog.create_producer(
+            session,
+            name=producer.name,
+            producer_type=producer.producer_type,
+            commune_code=producer.commune_code,
+        ).id
+        for producer in world.producers
+    }
+    products = {}
+    for product in world.products:
+        products[product.key] = catalog.create_product(
+            session,
+            producer_id=producers[product.producer],
+            name=product.name,
+            group_code=product.group_code,
+            subgroup_code=product.subgroup_code,
+            unit=product.unit,
+            origin_commune_code=product.origin_commune_code,
+            description=product.description,
+        ).id
+        for certification in product.certifications:
+            catalog.record_certification(
+                session,
+                products[product.key],
+                stars=certification.stars,
+                score=certification.score,
+                decision_number=certification.decision_number,
+                decision_date=certification.decision_date,
+                issuing_level=certification.issuing_level,
+            )
+    stored = Stored()
+    for market in world.markets:
+        row = markets.create_market(
+            session,
+            name=market.name,
+            commune_code=market.commune_code,
+            kind=market.kind,
+            schedule=market.schedule,
+            market_class=market.market_class,
+            address=market.address,
+        )
+        row.simulated, row.created_at = True, since
+        stored.markets[market.key] = row.id
+    for vendor in world.vendors:
+        user = create_user(session, vendor.owner_name, Role.VENDOR)
+        actor = Principal(user.id, user.role)
+        profile = vendors.register_vendor(
+            session,
+            actor,
+            display_name=vendor.display_name,
+            bank_bin=vendor.bank_bin,
+            account_number=vendor.account_number,
+            account_holder=vendor.account_holder,
+            phone=vendor.phone,
+        )
+        stored.vendors[vendor.key] = actor
+        stored.vendor_ids[vendor.key] = profile.id
+        stored.accounts[vendor.key] = vendor.account_number
+    for stall in world.stalls:
+        placed = markets.open_stall(
+            session,
+            stored.vendors[stall.vendor],
+            market_id=stored.markets[stall.market],
+            code=stall.code,
+            name=stall.name,
+            category=stall.category,
+            accepts_qr=False,
+        )
+        placed.created_at = since
+        stored.stalls[stall.key] = placed.id
+    for listing in world.listings:
+        stored.listings[listing.key] = vendors.create_listing(
+            session,
+            stored.vendors[listing.vendor],
+            stall_id=stored.stalls[listing.stall],
+            product_id=products[listing.product] if listing.product else None,
+            title=None if listing.product else listing.title,
+            unit=listing.unit,
+            price_vnd=listing.price_vnd,
+            stock=listing.stock,
+        ).id
+    session.flush()
+    return stored
+
+
+class Player:
+    """Apply a run's events in time order, with transfers and expiries at their own moments."""
+
+    def __init__(self, session: Session, stored: Stored, gateway: CardGateway | None) -> None:
+        self.session, self.stored, self.gateway = session, stored, gateway
+        self.tally = Tally()
+        self._due: list[tuple[datetime, int, Callable[[], None]]] = []
+        self._order = itertools.count()
+        self._next_expiry: datetime | None = None
+
+    def play(
+        self, events: Iterable[Event], on_event: Callable[[Event], None] | None = None
+    ) -> None:
+        for event in events:
+            self.advance(event.at)
+            if isinstance(event, Sale):
+                self._sell(event)
+            elif isinstance(event, Adoption):
+                self._adopt(event)
+            elif isinstance(event, Restock):
+                self._restock(event)
+            if on_event is not None:
+                on_event(event)
+
+    def advance(self, now: datetime) -> None:
+        """Run the transfers and expiry checks due by `now`."""
+        while self._due and self._due[0][0] <= now:
+            moment, _, action = heapq.heappop(self._due)
+            self._expire(moment)
+            action()
+        self._expire(now)
+
+    def finish(self) -> None:
+        """Deliver what is still on its way and expire what was never paid."""
+        while self._due:
+            self.advance(self._due[0][0])
+        if self._next_expiry is not None:
+            self._expire(self._next_expiry + timedelta(hours=1), force=True)
+
+    def _expire(self, now: datetime, force: bool = False) -> None:
+        if self._next_expiry is None:
+            self._next_expiry = now + EXPIRY_CHECK
+        elif force or now >= self._next_expiry:
+            self.tally.expired += expire_unpaid(self.session, now)
+            self._next_expiry = now + EXPIRY_CHECK
+
+    def _sell(self, sale: Sale) -> None:
+        order = place_order(
+            self.session,
+            stall_id=self.stored.stalls[sale.stall],
+            lines=[
+                LineRequest(self.stored.listings[line.listing], line.quantity)
+                for line in sale.lines
+            ],
+            method=sale.method,
+            actor=self.stored.vendors[sale.vendor],
+            now=sale.at,
+        )
+        self.tally.sales += 1
+        payment = order.payment
+        if sale.method == PaymentMethod.CARD:
+            cards.attempt_card(
+                self.session, self.gateway, payment.public_id, TEST_CARD, now=sale.at
+            )
+            self.tally.cards += 1
+        elif sale.method == PaymentMethod.VIETQR and sale.outcome != Outcome.FAILED:
+            assert sale.transfer_delay is not None and sale.transferred_vnd is not None
+            transfer = BankTransfer(
+                provider="simbank",
+                transaction_id=f"SIM{payment.reference}",
+                account_number=self.stored.accounts[sale.vendor],
+                amount_vnd=sale.transferred_vnd,
+                memo=f"{payment.reference} chuyen tien",
+                occurred_at=sale.at + sale.transfer_delay,
+                incoming=True,
+            )
+            self._schedule(transfer.occurred_at, lambda: self._transfer(transfer))
+
+    def _transfer(self, transfer: BankTransfer) -> None:
+        settle_transfer(self.session, transfer)
+        self.tally.transfers += 1
+
+    def _adopt(self, adoption: Adoption) -> None:
+        """Put up the vendor's VietQR at its stalls in that market, from the adoption's day."""
+        stalls = self.session.scalars(
+            select(Stall).where(
+                Stall.vendor_id == self.stored.vendor_ids[adoption.vendor],
+                Stall.market_id == self.stored.markets[adoption.market],
+                Stall.qr_since.is_(None),
+            )
+        )
+        for stall in stalls:
+            stall.qr_since = adoption.at
+        self.tally.adoptions += 1
+
+    def _restock(self, restock: Restock) -> None:
+        listing = self.session.get_one(Listing, self.stored.listings[restock.listing])
+        listing.stock = restock.stock
+
+    def _schedule(self, moment: datetime, action: Callable[[], None]) -> None:
+        heapq.heappush(self._due, (moment, next(self._order), action))
