@@ -1,5 +1,6 @@
 """The `ocop-market` command: database, places, accounts, and serving the app."""
 
+import gc
 import json
 import os
 import secrets
@@ -291,7 +292,11 @@ class GunicornServer(BaseApplication):  # type: ignore[misc]
             self.cfg.set(key, value)
 
     def load(self) -> Flask:
-        return create_app()
+        app = create_app()
+        # Objects alive after start-up live as long as the worker: keep the cyclic collector
+        # from re-scanning them (a fifth of a national report's time went to it).
+        gc.freeze()
+        return app
 
 
 def run_server(

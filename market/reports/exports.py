@@ -3,9 +3,10 @@
 import csv
 import io
 import json
+from decimal import Decimal
+from typing import Any
 
 from market.reports.model import Report
-from market.reports.schemas import ReportSchema
 
 CSV_COLUMNS = (
     "indicator",
@@ -57,6 +58,45 @@ def report_csv(report: Report) -> bytes:
     return out.getvalue().encode("utf-8-sig")
 
 
+def report_document(report: Report) -> dict[str, Any]:
+    """Return the report in the shape of schemas.ReportSchema, built directly.
+
+    Marshmallow took 40 ms of a province's 90 ms report (2,600 values); a test checks that
+    this and the documented schema give the same document.
+    """
+    return {
+        "places": [vars(place) for place in report.places],
+        "periods": [
+            {
+                "grain": period.grain.value,
+                "start": period.start.isoformat(),
+                "end": period.end.isoformat(),
+                "label": period.label,
+            }
+            for period in report.periods
+        ],
+        "indicators": [
+            {**vars(indicator), "unit": indicator.unit.value} for indicator in report.indicators
+        ],
+        "values": [
+            {
+                "indicator": value.indicator,
+                "place": value.place.code,
+                "period": value.period.label,
+                "dimensions": value.dimensions,
+                "value": float(value.value) if isinstance(value.value, Decimal) else value.value,
+                "unit": value.unit.value,
+                "numerator": value.numerator,
+                "denominator": value.denominator,
+                "source": value.source.value,
+                "as_of": value.as_of.isoformat() if value.as_of else None,
+                "note": value.note,
+            }
+            for value in report.values
+        ],
+    }
+
+
 def report_json(report: Report) -> str:
     """Return the report as the API's JSON, indented for people."""
-    return json.dumps(ReportSchema().dump(report), ensure_ascii=False, indent=2, default=str)
+    return json.dumps(report_document(report), ensure_ascii=False, indent=2)

@@ -31,7 +31,7 @@ from market.reports.sales import (
     SalesBuckets,
     Scope,
     day_number_of,
-    local_date_of,
+    local_day_number_of,
     local_midnight,
     read_sales,
 )
@@ -366,7 +366,7 @@ class _StallCensus:
             "qr_closed": case((Stall.qr_since.is_not(None), Stall.closed_at)),
         }
         for name, moment in events.items():
-            day = day_number_of(session, local_date_of(session, moment))
+            day = local_day_number_of(session, moment)
             query = (
                 select(Market.simulated, day, func.count())
                 .join(Market, Market.id == Stall.market_id)
@@ -489,7 +489,7 @@ class _CertificationBook:
             return day_number_of(session, column)
 
         def local_day(column: Any) -> Any:
-            return day_number_of(session, local_date_of(session, column))
+            return local_day_number_of(session, column)
 
         rows = (
             session.connection()

@@ -1,6 +1,6 @@
 """Reports API for officials: indicators as JSON and CSV, and figures entered from outside."""
 
-from flask import Response
+from flask import Response, jsonify
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -36,7 +36,8 @@ class Indicators(MethodView):
     @blp.response(200, ReportSchema)
     def get(self, args):
         """Return indicator values for one or two places over a range, by day to year."""
-        return services.build_report(db.session, services.report_query(db.session, args))
+        report = services.build_report(db.session, services.report_query(db.session, args))
+        return jsonify(exports.report_document(report))
 
 
 @blp.route("/indicators.csv")

@@ -2,8 +2,10 @@
 
 import csv
 import io
+import json
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from flask.testing import FlaskClient
@@ -12,8 +14,13 @@ from sqlalchemy.orm import Session
 
 from market.core.clock import VIETNAM, vietnam_today
 from market.core.principals import Principal, Role
+from market.reports.exports import report_document
+from market.reports.model import Grain, Place
+from market.reports.schemas import ReportSchema
+from market.reports.services import COUNTRY, ReportQuery, build_report, enter_figure
 from market.sales.services import LineRequest, place_order
 from payments.models import LedgerEntry, LedgerKind, PaymentMethod
+from tests.factories.accounts import UserFactory
 from tests.factories.markets import ListingFactory, MarketFactory, StallFactory
 from tests.market.test_markets import vendor_headers
 from tests.reports.test_rollups import play_sales
@@ -332,3 +339,27 @@ def test_charts_are_for_officials_only(client: FlaskClient, auth: Auth) -> None:
         "/api/v1/reports/charts/share.png", query_string=YEAR, headers=auth(Role.VENDOR)
     )
     assert response.status_code == 403
+
+
+def test_the_json_report_is_exactly_the_documented_schema(session: Session) -> None:
+    play_sales(session, 40)
+    query = ReportQuery(
+        [COUNTRY, Place("commune", "00004", "Phường Ba Đình")],
+        date(2025, 1, 1),
+        date(2025, 12, 31),
+        Grain.QUARTER,
+        compare_start=date(2024, 1, 1),
+        compare_end=date(2024, 12, 31),
+    )
+    enter_figure(
+        session,
+        Principal(UserFactory(role=Role.OFFICIAL).id, Role.OFFICIAL),
+        indicator="DIGITAL_TEAMS",
+        place=COUNTRY,
+        as_of=date(2025, 5, 1),
+        value=Decimal(1241),
+        source="vietnam.vn",
+    )
+    report = build_report(session, query)
+
+    assert report_document(report) == json.loads(json.dumps(ReportSchema().dump(report)))
