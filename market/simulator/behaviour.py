@@ -113,6 +113,18 @@ class Sale:
     transferred_vnd: int | None  # VietQR only: what reached the vendor's account
     transfer_delay: timedelta | None  # VietQR only: checkout to money; None if none came
 
+    @property
+    def received_vnd(self) -> int:
+        """Return what reached the vendor: the total in cash or by card, or what was transferred."""
+        return self.total_vnd if self.transferred_vnd is None else self.transferred_vnd
+
+    @property
+    def received_at(self) -> datetime | None:
+        """Return when the money reached the vendor, or None for a QR code never paid."""
+        if self.method != PaymentMethod.VIETQR:
+            return self.at
+        return None if self.transfer_delay is None else self.at + self.transfer_delay
+
 
 Event = Adoption | Restock | Sale
 
