@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from itertools import accumulate
 from typing import Any
 
 import numpy as np
@@ -357,27 +358,29 @@ class _StallCensus:
 
     @classmethod
     def read(cls, session: Session, scope: Scope) -> "_StallCensus":
-        """Count per day in SQL: a country's 20,000 stalls read one by one cost 0.2 s."""
+        """Count per day in SQL, in one pass: a country's 20,000 stalls one by one cost 0.2 s."""
+        opened, closed, qr = (
+            local_day_number_of(session, moment)
+            for moment in (Stall.created_at, Stall.closed_at, Stall.qr_since)
+        )
+        query = (
+            select(Market.simulated, opened, closed, qr, func.count())
+            .join(Market, Market.id == Stall.market_id)
+            .group_by(Market.simulated, opened, closed, qr)
+        )
+        per_day: dict[tuple[bool, str], Counter[int]] = {}
+        for simulated, *days, count in session.connection().execute(_scoped(query, scope)):
+            opened_on, closed_on, qr_on = days
+            events = {"opened": opened_on, "closed": closed_on, "qr": qr_on}
+            if qr_on is not None:
+                events["qr_closed"] = closed_on
+            for name, day in events.items():
+                if day is not None:
+                    per_day.setdefault((simulated, name), Counter())[day] += count
         census = cls()
-        events = {
-            "opened": Stall.created_at,
-            "closed": Stall.closed_at,
-            "qr": Stall.qr_since,
-            "qr_closed": case((Stall.qr_since.is_not(None), Stall.closed_at)),
-        }
-        for name, moment in events.items():
-            day = local_day_number_of(session, moment)
-            query = (
-                select(Market.simulated, day, func.count())
-                .join(Market, Market.id == Stall.market_id)
-                .where(moment.is_not(None))
-                .group_by(Market.simulated, day)
-                .order_by(Market.simulated, day)
-            )
-            for simulated, number, count in session.connection().execute(_scoped(query, scope)):
-                days, running = census.days.setdefault((simulated, name), ([], []))
-                days.append(number)
-                running.append(count + (running[-1] if running else 0))
+        for key, counts in per_day.items():
+            days = sorted(counts)
+            census.days[key] = (days, list(accumulate(counts[day] for day in days)))
         return census
 
     def simulated_flags(self) -> set[bool]:
@@ -584,15 +587,18 @@ def _market_values(
     emit: _Emitter, codes: set[str], session: Session, scope: Scope, run: Sequence[Period]
 ) -> None:
     """Count 4.0 markets and cashless streets standing at the end of each period."""
-    markets = (
-        session.connection().execute(_scoped(select(Market.kind, Market.created_at), scope)).all()
-    )
+    opened = local_day_number_of(session, Market.created_at)
+    query = select(Market.kind, opened, func.count()).group_by(Market.kind, opened)
+    per_day: dict[str, list[tuple[int, int]]] = {}
+    for kind, day, count in session.connection().execute(_scoped(query, scope)):
+        per_day.setdefault("all", []).append((day, count))
+        per_day.setdefault(kind, []).append((day, count))
     for period in run:
-        end_moment = local_midnight(period.end + timedelta(days=1))
-        standing = Counter(kind for kind, created in markets if created < end_moment)
+        last = _day_number(period.end)
+        standing = {key: sum(n for day, n in days if day <= last) for key, days in per_day.items()}
         for code, kind in MARKET_CODES.items():
             if code in codes:
-                emit(code, period, standing[kind], standing.total())
+                emit(code, period, standing.get(kind.value, 0), standing.get("all", 0))
 
 
 def _reported_values(
