@@ -981,6 +981,12 @@ def report(args: argparse.Namespace, results: dict[str, Result], problems: list[
             failures.append(f"{key} at {ratio:.2f} x the reference's req/s")
         if not ok_p95:
             failures.append(f"{key} p95 {result.p95_ms:.0f} ms")
+    # wrk's connections each wait for an answer before asking again (Little's law).
+    print(
+        f"mean latency = {args.connections} connections / req/s: a p95 under "
+        f"{TARGET_P95_MS:.0f} ms needs more than {args.connections / TARGET_P95_MS * 1000:.0f} "
+        "req/s"
+    )
     if "hello" in results:
         print(f"reference / hello world: {reference.rps / results['hello'].rps:.2f}")
     for key, result in results.items():

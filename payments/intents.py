@@ -8,14 +8,14 @@ a second delivery of the same notification finds the first and changes nothing.
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Select, bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from market.core.clock import vietnam_date
-from market.core.db import utcnow
+from market.core.db import attach_inserted, dialect_of, insert_for, table_of, utcnow
 from market.core.errors import Conflict, DomainError, NotFound
 from payments import vietqr
 from payments.gateways.card import MAX_CARD_AMOUNT_VND, MIN_CARD_AMOUNT_VND
@@ -69,8 +69,36 @@ class Recorded:
     """The outcome of recording an event: the intent after it, and whether it was a repeat."""
 
     intent: PaymentIntent
-    event: PaymentEvent
     duplicate: bool
+
+
+@dataclass(frozen=True)
+class _Statements:
+    """The statements every payment runs, for one dialect."""
+
+    insert_intent: Any
+    insert_event: Any
+    insert_ledger_row: Any
+    recorded: Any
+
+
+@cache
+def _statements(dialect: str) -> _Statements:
+    """Build the hot statements once per dialect: building one costs more than running it."""
+    intents, events = table_of(PaymentIntent), table_of(PaymentEvent)
+    dialect_insert = insert_for(dialect)
+    return _Statements(
+        # A reference drawn twice finds the first: no row comes back, and another is drawn.
+        insert_intent=dialect_insert(intents)
+        .on_conflict_do_nothing(index_elements=["reference"])
+        .returning(intents.c.id),
+        # Exactly-once: a second event with the same dedupe_key inserts nothing.
+        insert_event=dialect_insert(events)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(events.c.id),
+        insert_ledger_row=insert(table_of(LedgerEntry)),
+        recorded=select(events.c.intent_id).where(events.c.dedupe_key == bindparam("key")),
+    )
 
 
 def new_reference() -> str:
@@ -97,26 +125,24 @@ def open_intent(
             field="method",
             reason="amount_out_of_card_range",
         )
-    for _ in range(5):
-        intent = _build_intent(sale, method, new_reference(), ttl, now)
-        try:
-            with session.begin_nested():
-                session.add(intent)
-                session.flush()
+    statements = _statements(dialect_of(session))
+    for _ in range(5):  # a reference collision: 32^8 makes a second one vanishingly rare
+        values = _intent_values(sale, method, new_reference(), ttl, now)
+        intent_id = session.execute(statements.insert_intent, values).scalar()
+        if intent_id is not None:
             break
-        except IntegrityError:  # a reference collision: 32^8 makes a second one vanishingly rare
-            continue
     else:
         raise RuntimeError("could not draw a unique payment reference")
+    intent = attach_inserted(session, PaymentIntent(id=intent_id, **values))
     _append(session, intent, EventKind.CREATED, 0, "checkout", None, now, {"method": method})
     if method == PaymentMethod.VIETQR:
         roll_up(session, [_change(intent, vietnam_date(now), qr_issued=1)])
     return intent
 
 
-def _build_intent(
+def _intent_values(
     sale: Sale, method: PaymentMethod, reference: str, ttl: timedelta, now: datetime
-) -> PaymentIntent:
+) -> dict[str, Any]:
     payload = None
     if method == PaymentMethod.VIETQR:
         payload = vietqr.encode(
@@ -129,28 +155,29 @@ def _build_intent(
                 store_label=sale.stall_label,
             )
         )
-    return PaymentIntent(
-        public_id="pay_" + secrets.token_urlsafe(16),
-        order_id=sale.order_id,
-        method=method,
-        status=PaymentStatus.PENDING,
-        amount_vnd=sale.amount_vnd,
-        received_vnd=0,
-        refunded_vnd=0,
-        reference=reference,
-        payee_bin=sale.payee_bin,
-        payee_account=sale.payee_account,
-        qr_payload=payload,
-        expires_at=None if method == PaymentMethod.CASH else now + ttl,
-        created_at=now,
+    return {
+        "public_id": "pay_" + secrets.token_urlsafe(16),
+        "order_id": sale.order_id,
+        "method": method,
+        "status": PaymentStatus.PENDING,
+        "amount_vnd": sale.amount_vnd,
+        "received_vnd": 0,
+        "refunded_vnd": 0,
+        "reference": reference,
+        "payee_bin": sale.payee_bin,
+        "payee_account": sale.payee_account,
+        "qr_payload": payload,
+        "expires_at": None if method == PaymentMethod.CASH else now + ttl,
+        "attention": None,
+        "created_at": now,
+        "updated_at": utcnow(),
         **_place(sale),
-    )
+    }
 
 
 def get_intent(session: Session, public_id: str, lock: bool = False) -> PaymentIntent:
     """Return an intent by its public id, locked for update when `lock` (a no-op on SQLite)."""
-    query = select(PaymentIntent).where(PaymentIntent.public_id == public_id)
-    intent = _one(session, query, lock)
+    intent = session.scalar(_lookup("public_id", lock), {"value": public_id})
     if intent is None:
         raise NotFound(f"There is no payment {public_id}.", field="payment_id", location="path")
     return intent
@@ -160,14 +187,16 @@ def intent_by_reference(
     session: Session, reference: str, lock: bool = False
 ) -> PaymentIntent | None:
     """Return the intent whose reference a memo carried, if any."""
-    return _one(session, select(PaymentIntent).where(PaymentIntent.reference == reference), lock)
+    return session.scalar(_lookup("reference", lock), {"value": reference})
 
 
-def _one(session: Session, query: Select[Any], lock: bool) -> PaymentIntent | None:
-    """Run a one-intent query, taking the row lock (and fresh values) when `lock`."""
-    if lock:
+@cache
+def _lookup(column: str, lock: bool) -> Select[PaymentIntent]:
+    """Build once the query for one intent by a unique column; `lock` takes the row lock."""
+    query = select(PaymentIntent).where(getattr(PaymentIntent, column) == bindparam("value"))
+    if lock:  # with the values as they are once the lock is ours
         query = query.with_for_update().execution_options(populate_existing=True)
-    return session.scalar(query)
+    return query
 
 
 def check_refundable(intent: PaymentIntent, amount_vnd: int) -> None:
@@ -194,50 +223,50 @@ def record(
 ) -> Recorded:
     """Record an event once: apply it to the locked intent, with its ledger row and roll-ups.
 
-    A repeat of an already recorded `dedupe_key` changes nothing and returns the first event; a
-    refused transition raises and leaves no trace. With a `batch`, the roll-up changes are added
-    to it for the caller to apply at once, instead of now.
+    A repeat of an already recorded `dedupe_key` changes nothing and returns the first event's
+    intent; a refused transition raises and leaves no trace. With a `batch`, the roll-up changes
+    are added to it for the caller to apply at once, instead of now.
     """
-    if dedupe_key is not None and (earlier := _recorded(session, dedupe_key)) is not None:
-        return Recorded(earlier.intent, earlier, duplicate=True)
     try:
-        with session.begin_nested():
-            event = _append(
-                session,
-                intent,
-                kind,
-                amount_vnd,
-                source,
-                dedupe_key,
-                occurred_at or utcnow(),
-                details or {},
-            )
-            late = intent.status in CLOSED_WITHOUT_MONEY
-            ledger_kind = apply_event(intent, event)
-            changes = []
-            if ledger_kind is not None:
-                row = _ledger_row(intent, event, ledger_kind, late)
-                session.add(row)
-                changes.append(_money_change(intent, row))
-            elif event.kind == EventKind.EXPIRED and intent.method == PaymentMethod.VIETQR:
-                changes.append(_change(intent, vietnam_date(intent.created_at), qr_expired=1))
-            session.flush()
-            if batch is None:
-                roll_up(session, changes)
-            else:
-                batch.extend(changes)
-    except IntegrityError:
-        # Another worker recorded the same delivery between our look-up and our insert.
+        check_transition(intent, kind, amount_vnd)
+    except DomainError:
+        # A repeat of an event recorded while it was still allowed is a repeat, not a refusal.
+        if dedupe_key is not None and (earlier := _recorded(session, dedupe_key)) is not None:
+            return earlier
+        raise
+    occurred_at = occurred_at or utcnow()
+    event_id = _append(
+        session, intent, kind, amount_vnd, source, dedupe_key, occurred_at, details or {}
+    )
+    if event_id is None:
+        # Recorded before, or by a concurrent worker between our check and our insert.
         earlier = _recorded(session, dedupe_key) if dedupe_key else None
-        if earlier is None:
-            raise
-        session.refresh(intent)
-        return Recorded(earlier.intent, earlier, duplicate=True)
-    return Recorded(intent, event, duplicate=False)
+        assert earlier is not None, "only a dedupe_key makes an event insert nothing"
+        return earlier
+    late = intent.status in CLOSED_WITHOUT_MONEY
+    ledger_kind = apply_event(intent, kind, amount_vnd)
+    changes = []
+    if ledger_kind is not None:
+        changes.append(
+            _write_ledger_row(session, intent, event_id, ledger_kind, amount_vnd, occurred_at, late)
+        )
+    elif kind == EventKind.EXPIRED and intent.method == PaymentMethod.VIETQR:
+        changes.append(_change(intent, vietnam_date(intent.created_at), qr_expired=1))
+    if batch is None:
+        roll_up(session, changes)
+    else:
+        batch.extend(changes)
+    return Recorded(intent, duplicate=False)
 
 
-def _recorded(session: Session, dedupe_key: str) -> PaymentEvent | None:
-    return session.scalar(select(PaymentEvent).where(PaymentEvent.dedupe_key == dedupe_key))
+def _recorded(session: Session, dedupe_key: str) -> Recorded | None:
+    """Return the outcome of the event recorded with `dedupe_key`, with its intent fresh."""
+    statement = _statements(dialect_of(session)).recorded
+    intent_id = session.execute(statement, {"key": dedupe_key}).scalar()
+    if intent_id is None:
+        return None
+    intent = session.get_one(PaymentIntent, intent_id, populate_existing=True)
+    return Recorded(intent, duplicate=True)
 
 
 def _append(
@@ -249,47 +278,53 @@ def _append(
     dedupe_key: str | None,
     occurred_at: datetime,
     details: dict[str, Any],
-) -> PaymentEvent:
-    event = PaymentEvent(
-        intent=intent,
-        kind=kind,
-        amount_vnd=amount_vnd,
-        source=source,
-        dedupe_key=dedupe_key,
-        occurred_at=occurred_at,
-        details=details,
-    )
-    session.add(event)
-    session.flush()
-    return event
+) -> int | None:
+    """Append an event; return its id, or None when its dedupe_key was recorded already."""
+    statement = _statements(dialect_of(session)).insert_event
+    values = {
+        "intent_id": intent.id,
+        "kind": kind,
+        "amount_vnd": amount_vnd,
+        "source": source,
+        "dedupe_key": dedupe_key,
+        "occurred_at": occurred_at,
+        "details": details,
+        "recorded_at": utcnow(),
+    }
+    return session.execute(statement, values).scalar()
 
 
-def apply_event(intent: PaymentIntent, event: PaymentEvent) -> LedgerKind | None:
-    """Move `intent` to the status `event` implies; return the ledger kind if money settled.
+def check_transition(intent: PaymentIntent, kind: EventKind, amount_vnd: int) -> None:
+    """Refuse an event that the intent's status does not allow; change nothing."""
+    if kind == EventKind.REFUNDED:
+        check_refundable(intent, amount_vnd)
+    elif kind in (EventKind.EXPIRED, EventKind.CANCELLED) and intent.status not in OPEN_STATUSES:
+        raise Conflict(
+            f"A {intent.status.value} payment cannot be {kind.value}.",
+            reason="payment_not_open",
+        )
+
+
+def apply_event(intent: PaymentIntent, kind: EventKind, amount_vnd: int) -> LedgerKind | None:
+    """Move `intent` to the status an event implies; return the ledger kind if money settled.
 
     Refused transitions raise a DomainError and leave the intent as it was.
     """
-    amount = event.amount_vnd
-    if event.kind == EventKind.MONEY_RECEIVED:
+    check_transition(intent, kind, amount_vnd)
+    if kind == EventKind.MONEY_RECEIVED:
         late = intent.status in CLOSED_WITHOUT_MONEY
-        intent.received_vnd += amount
+        intent.received_vnd += amount_vnd
         intent.status = _status_after_money(intent)
         intent.attention = _attention(intent, late)
         return LedgerKind.PAYMENT
-    if event.kind == EventKind.REFUNDED:
-        check_refundable(intent, amount)
-        intent.refunded_vnd += amount
+    if kind == EventKind.REFUNDED:
+        intent.refunded_vnd += amount_vnd
         intent.status = _status_after_money(intent)
         return LedgerKind.REFUND
-    if event.kind in (EventKind.EXPIRED, EventKind.CANCELLED):
-        if intent.status not in OPEN_STATUSES:
-            raise Conflict(
-                f"A {intent.status.value} payment cannot be {event.kind.value}.",
-                reason="payment_not_open",
-            )
-        intent.status = (
-            PaymentStatus.EXPIRED if event.kind == EventKind.EXPIRED else PaymentStatus.CANCELLED
-        )
+    if kind == EventKind.EXPIRED:
+        intent.status = PaymentStatus.EXPIRED
+    elif kind == EventKind.CANCELLED:
+        intent.status = PaymentStatus.CANCELLED
     return None
 
 
@@ -317,21 +352,32 @@ def _attention(intent: PaymentIntent, late: bool) -> str | None:
     return "; ".join(notes) or None
 
 
-def _ledger_row(
-    intent: PaymentIntent, event: PaymentEvent, kind: LedgerKind, late: bool
-) -> LedgerEntry:
-    sign = 1 if kind == LedgerKind.PAYMENT else -1
-    return LedgerEntry(
-        event_id=event.id,
-        intent_id=intent.id,
-        kind=kind,
-        method=intent.method,
-        amount_vnd=sign * event.amount_vnd,
-        is_late=late,
-        occurred_at=event.occurred_at,
-        local_date=vietnam_date(event.occurred_at),
-        **_place(intent),
+def _write_ledger_row(
+    session: Session,
+    intent: PaymentIntent,
+    event_id: int,
+    kind: LedgerKind,
+    amount_vnd: int,
+    occurred_at: datetime,
+    late: bool,
+) -> Change:
+    """Write the ledger row of a settled event; return what it adds to the roll-ups."""
+    local_date = vietnam_date(occurred_at)
+    session.execute(
+        _statements(dialect_of(session)).insert_ledger_row,
+        {
+            "event_id": event_id,
+            "intent_id": intent.id,
+            "kind": kind,
+            "method": intent.method,
+            "amount_vnd": amount_vnd if kind == LedgerKind.PAYMENT else -amount_vnd,
+            "is_late": late,
+            "occurred_at": occurred_at,
+            "local_date": local_date,
+            **_place(intent),
+        },
     )
+    return _money_change(intent, kind, amount_vnd, local_date, late)
 
 
 def _change(intent: PaymentIntent, local_date: date, **counts: int) -> Change:
@@ -345,26 +391,27 @@ def _change(intent: PaymentIntent, local_date: date, **counts: int) -> Change:
     return Change(place, local_date, intent.method, counts)
 
 
-def _money_change(intent: PaymentIntent, row: LedgerEntry) -> Change:
+def _money_change(
+    intent: PaymentIntent, kind: LedgerKind, amount_vnd: int, local_date: date, late: bool
+) -> Change:
     """Count a ledger row: the roll-ups hold exactly what a scan of the ledger would add up."""
-    amount = abs(row.amount_vnd)
     ocop = intent.is_ocop
-    if row.kind == LedgerKind.PAYMENT:
+    if kind == LedgerKind.PAYMENT:
         return _change(
             intent,
-            row.local_date,
+            local_date,
             payments=1,
-            paid_vnd=amount,
-            late_payments=int(row.is_late),
+            paid_vnd=amount_vnd,
+            late_payments=int(late),
             ocop_payments=int(ocop),
-            ocop_paid_vnd=amount if ocop else 0,
+            ocop_paid_vnd=amount_vnd if ocop else 0,
         )
     return _change(
         intent,
-        row.local_date,
+        local_date,
         refunds=1,
-        refunded_vnd=amount,
-        ocop_refunded_vnd=amount if ocop else 0,
+        refunded_vnd=amount_vnd,
+        ocop_refunded_vnd=amount_vnd if ocop else 0,
     )
 
 

@@ -1,18 +1,22 @@
 """Declarative base, column types and engine set-up shared by every package; no Flask here."""
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from sqlalchemy import DateTime, Engine, Enum, MetaData, create_engine, event
+from sqlalchemy import DateTime, Engine, Enum, MetaData, Table, create_engine, event, inspect
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import DeclarativeBase, Session
+from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached
 from sqlalchemy.types import TypeDecorator
 
 from market.core.errors import Conflict, NotFound
 
 Row = TypeVar("Row")
+
+RECYCLE_SECONDS = 1800
 
 # Stable constraint names keep Alembic autogenerate and SQLite batch migrations deterministic.
 NAMING_CONVENTION = {
@@ -80,6 +84,39 @@ def flush_unique(session: Session, message: str, field: str) -> None:
         raise Conflict(message, field=field) from error
 
 
+def dialect_of(session: Session) -> str:
+    """Return the name of the session's database dialect: "postgresql" or "sqlite"."""
+    return session.get_bind().dialect.name
+
+
+def table_of(model: type[Base]) -> Table:
+    """Return the Table a model is mapped to (SQLAlchemy types `__table__` as any FromClause)."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+def insert_for(dialect: str) -> Callable[[Table], Any]:
+    """Return the dialect's INSERT, the one that knows ON CONFLICT."""
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+def attach_inserted(session: Session, row: Row) -> Row:
+    """Put an object whose row a Core INSERT just wrote into `session`, as if loaded from it.
+
+    Every column must be set, the primary key included; relationships left unset load lazily.
+    SQLAlchemy documents this (make_transient_to_detached) for making a persistent object
+    without SQL: here it spares checkout and the bank webhook a flush per object.
+    """
+    state = inspect(row)
+    unset = set(state.mapper.column_attrs.keys()) - state.dict.keys()
+    if unset:  # each would cost a SELECT when first read
+        raise ValueError(f"{type(row).__name__} is missing {', '.join(sorted(unset))}")
+    make_transient_to_detached(row)
+    session.add(row)
+    return row
+
+
 def utcnow() -> datetime:
     """Return the current time as an aware UTC datetime."""
     return datetime.now(UTC)
@@ -89,7 +126,10 @@ def create_db_engine(url: str, echo: bool = False, **kwargs: Any) -> Engine:
     """Create an engine; SQLite gets WAL, foreign keys and real transactions."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(parsed, echo=echo, pool_pre_ping=True, **kwargs)
+        # No pre-ping: it costs a round trip per request. After a database restart only the
+        # requests that meet a dead connection fail (SQLAlchemy then replaces the pool's older
+        # ones); recycling bounds a connection's age for servers and firewalls that drop idle ones.
+        return create_engine(parsed, echo=echo, pool_recycle=RECYCLE_SECONDS, **kwargs)
     engine = create_engine(
         parsed, echo=echo, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs
     )

@@ -4,29 +4,79 @@ import hashlib
 import json
 import secrets
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, and_, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from catalog.models import CertificationStatus, Product
 from market.core.clock import vietnam_date
-from market.core.db import utcnow
+from market.core.db import attach_inserted, table_of, utcnow
 from market.core.errors import Conflict, DomainError, NotFound, Unauthorized
 from market.core.principals import Principal
 from market.markets.models import Market, Stall
+from market.places.models import Commune
 from market.sales.models import Order, OrderLine
 from market.vendors.models import Listing, Vendor
-from market.vendors.services import ensure_may_manage, get_open_stall
+from market.vendors.services import ensure_may_manage
 from payments import cards, intents
 from payments.gateways.card import CardGateway
 from payments.models import EventKind, PaymentIntent, PaymentMethod
 
 MAX_ORDER_VND = 10_000_000_000
 CERTIFIED = frozenset({CertificationStatus.ACTIVE, CertificationStatus.EXPIRING})
+
+# Checkout's statements, built once: building and hashing one costs more than running it.
+_stalls, _vendors, _markets, _communes = (
+    table_of(Stall),
+    table_of(Vendor),
+    table_of(Market),
+    table_of(Commune),
+)
+_listings, _orders, _lines = table_of(Listing), table_of(Order), table_of(OrderLine)
+# The stall with its payee and place, and those of the asked-for listings it sells: one row per
+# listing found, or one row without a listing.
+SELECT_STALL_AND_LISTINGS = (
+    select(
+        _stalls.c.id,
+        _stalls.c.code,
+        _stalls.c.closed_at,
+        _stalls.c.vendor_id,
+        _stalls.c.market_id,
+        _vendors.c.bank_bin,
+        _vendors.c.account_number,
+        _markets.c.commune_code,
+        _communes.c.province_code,
+        _listings.c.id.label("listing_id"),
+        _listings.c.product_id,
+        _listings.c.title,
+        _listings.c.unit,
+        _listings.c.price_vnd,
+        _listings.c.archived_at,
+    )
+    .join_from(_stalls, _vendors, _stalls.c.vendor_id == _vendors.c.id)
+    .join(_markets, _stalls.c.market_id == _markets.c.id)
+    .join(_communes, _markets.c.commune_code == _communes.c.code)
+    .outerjoin(
+        _listings,
+        and_(
+            _listings.c.stall_id == _stalls.c.id,
+            _listings.c.id.in_(bindparam("listing_ids", expanding=True)),
+        ),
+    )
+    .where(_stalls.c.id == bindparam("stall_id"))
+)
+INSERT_ORDER = insert(_orders).returning(_orders.c.id)
+INSERT_LINES = insert(_lines).returning(_lines.c.id, sort_by_parameter_order=True)
+TAKE_STOCK = (
+    update(_listings)
+    .where(_listings.c.id == bindparam("listing_id"), _listings.c.stock >= bindparam("quantity"))
+    .values(stock=_listings.c.stock - bindparam("quantity"))
+)
 
 
 @dataclass(frozen=True)
@@ -60,12 +110,7 @@ def place_order(
     fingerprint = _fingerprint(stall_id, lines, method)
     if idempotency_key and (earlier := _by_key(session, idempotency_key)) is not None:
         return _same_request(earlier, fingerprint)
-    # Loaded now, so nothing is fetched lazily while the stock lock is held.
-    stall = get_open_stall(
-        session,
-        stall_id,
-        options=[joinedload(Stall.vendor), joinedload(Stall.market).joinedload(Market.commune)],
-    )
+    stall, listings = _stall_for_sale(session, stall_id, [line.listing_id for line in lines])
     if method == PaymentMethod.CASH:
         if actor is None:
             raise Unauthorized(
@@ -73,10 +118,11 @@ def place_order(
                 field="Authorization",
                 location="headers",
             )
-        ensure_may_manage(actor, stall.vendor, "stall")
+        ensure_may_manage(actor, session.get_one(Vendor, stall.vendor_id), "stall")
     try:
-        with session.begin_nested():
-            order = _write_order(session, stall, lines, fingerprint, idempotency_key, now)
+        # Only a key can collide: without one, a savepoint would cost two round trips for nothing.
+        with session.begin_nested() if idempotency_key else nullcontext():
+            order = _write_order(session, stall, listings, lines, fingerprint, idempotency_key, now)
     except IntegrityError:
         # A concurrent request with the same Idempotency-Key won; answer as it did.
         earlier = _by_key(session, idempotency_key) if idempotency_key else None
@@ -99,6 +145,19 @@ def place_order(
     return order
 
 
+def _stall_for_sale(
+    session: Session, stall_id: int, listing_ids: list[int]
+) -> tuple[Row, dict[int, Row]]:
+    """Return an open stall with its place and payee, and those of `listing_ids` it sells."""
+    rows = session.execute(
+        SELECT_STALL_AND_LISTINGS, {"stall_id": stall_id, "listing_ids": listing_ids}
+    ).all()
+    # The refusal vendors.services.get_open_stall gives, read in checkout's one query.
+    if not rows or rows[0].closed_at is not None:
+        raise DomainError(f"There is no open stall {stall_id}.", field="stall_id")
+    return rows[0], {row.listing_id: row for row in rows if row.listing_id is not None}
+
+
 def _by_key(session: Session, key: str) -> Order | None:
     return session.scalar(select(Order).where(Order.idempotency_key == key))
 
@@ -116,7 +175,8 @@ def _same_request(order: Order, fingerprint: str) -> Order:
 
 def _write_order(
     session: Session,
-    stall: Stall,
+    stall: Row,
+    listings: dict[int, Row],
     requests: Sequence[LineRequest],
     fingerprint: str,
     idempotency_key: str | None,
@@ -126,51 +186,71 @@ def _write_order(
     ids = [line.listing_id for line in requests]
     if len(set(ids)) != len(ids):
         raise DomainError("Each listing may appear in one line only.", field="lines")
-    listings = {
-        listing.id: listing
-        for listing in session.scalars(
-            select(Listing).where(Listing.id.in_(ids)).options(selectinload(Listing.product))
-        )
-    }
-    order = Order(
-        public_id="ord_" + secrets.token_urlsafe(16),
-        vendor_id=stall.vendor_id,
-        stall_id=stall.id,
-        market_id=stall.market_id,
-        total_vnd=0,
-        idempotency_key=idempotency_key,
-        request_fingerprint=fingerprint,
-        created_at=now,
-    )
+    products = _products(session, {row.product_id for row in listings.values()} - {None})
     today = vietnam_date(now)
+    lines = []
     for index, request in enumerate(requests):
         listing = listings.get(request.listing_id)
-        if listing is None or listing.stall_id != stall.id or listing.archived_at is not None:
+        if listing is None or listing.archived_at is not None:
             raise DomainError(
                 f"Listing {request.listing_id} is not on sale at this stall.",
                 field=f"lines.{index}.listing_id",
             )
-        total = listing.price_vnd * request.quantity
-        order.lines.append(
-            OrderLine(
-                listing_id=listing.id,
-                product_id=listing.product_id,
-                title=listing.title,
-                unit=listing.unit,
-                unit_price_vnd=listing.price_vnd,
-                quantity=request.quantity,
-                line_total_vnd=total,
-                is_ocop=_certified(listing.product, today),
-            )
+        lines.append(
+            {
+                "listing_id": listing.listing_id,
+                "product_id": listing.product_id,
+                "title": listing.title,
+                "unit": listing.unit,
+                "unit_price_vnd": listing.price_vnd,
+                "quantity": request.quantity,
+                "line_total_vnd": listing.price_vnd * request.quantity,
+                "is_ocop": _certified(products.get(listing.product_id), today),
+            }
         )
-        order.total_vnd += total
-    if order.total_vnd > MAX_ORDER_VND:
+    total = sum(line["line_total_vnd"] for line in lines)
+    if total > MAX_ORDER_VND:
         raise DomainError(f"An order may total at most {MAX_ORDER_VND:,} dong.", field="lines")
     # Writing the order claims its Idempotency-Key: a concurrent twin waits on the unique index
     # and then finds this order, instead of racing it for the stock.
-    session.add(order)
-    session.flush()
+    values = {
+        "public_id": "ord_" + secrets.token_urlsafe(16),
+        "vendor_id": stall.vendor_id,
+        "stall_id": stall.id,
+        "market_id": stall.market_id,
+        "total_vnd": total,
+        "idempotency_key": idempotency_key,
+        "request_fingerprint": fingerprint,
+        "created_at": now,
+        "stock_released_at": None,
+    }
+    # Core INSERTs, and the objects attached as if loaded: flushing them costs twice as much.
+    order = attach_inserted(
+        session, Order(id=session.execute(INSERT_ORDER, values).scalar_one(), **values)
+    )
+    lines = [{**line, "order_id": order.id} for line in lines]
+    line_ids = session.execute(INSERT_LINES, lines).scalars().all()
+    set_committed_value(
+        order,
+        "lines",
+        [
+            attach_inserted(session, OrderLine(id=id_, **line))
+            for id_, line in zip(line_ids, lines, strict=True)
+        ],
+    )
     return order
+
+
+def _products(session: Session, ids: set[int]) -> dict[int, Product]:
+    """Return the listed catalog products with their current certification, by id."""
+    if not ids:
+        return {}
+    query = (
+        select(Product)
+        .where(Product.id.in_(ids))
+        .options(joinedload(Product.current_certification))
+    )
+    return {product.id: product for product in session.scalars(query)}
 
 
 def _take_stock(session: Session, order: Order) -> None:
@@ -180,9 +260,7 @@ def _take_stock(session: Session, order: Order) -> None:
     """
     for index, line in enumerate(order.lines):
         taken = session.execute(
-            update(Listing)
-            .where(Listing.id == line.listing_id, Listing.stock >= line.quantity)
-            .values(stock=Listing.stock - line.quantity)
+            TAKE_STOCK, {"listing_id": line.listing_id, "quantity": line.quantity}
         )
         if taken.rowcount != 1:  # type: ignore[attr-defined]
             raise Conflict(
@@ -190,6 +268,10 @@ def _take_stock(session: Session, order: Order) -> None:
                 field=f"lines.{index}.quantity",
                 reason="out_of_stock",
             )
+        # A listing the caller has loaded (the simulator, a test) reads its new stock next time.
+        held = session.identity_map.get(session.identity_key(Listing, line.listing_id))
+        if held is not None:
+            session.expire(held, ["stock"])
 
 
 def _certified(product: Product | None, today: date) -> bool:
@@ -198,19 +280,18 @@ def _certified(product: Product | None, today: date) -> bool:
     return certificate is not None and certificate.status_on(today) in CERTIFIED
 
 
-def _sale(stall: Stall, order: Order) -> intents.Sale:
-    vendor = stall.vendor
+def _sale(stall: Row, order: Order) -> intents.Sale:
     return intents.Sale(
         order_id=order.id,
         amount_vnd=order.total_vnd,
-        vendor_id=vendor.id,
+        vendor_id=stall.vendor_id,
         stall_id=stall.id,
         market_id=stall.market_id,
-        commune_code=stall.market.commune_code,
-        province_code=stall.market.province_code,
+        commune_code=stall.commune_code,
+        province_code=stall.province_code,
         is_ocop=any(line.is_ocop for line in order.lines),
-        payee_bin=vendor.bank_bin,
-        payee_account=vendor.account_number,
+        payee_bin=stall.bank_bin,
+        payee_account=stall.account_number,
         stall_label=stall.code,
     )
 

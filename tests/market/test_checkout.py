@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 from market.core.db import utcnow
 from market.markets.models import Stall
 from market.sales.models import Order
-from market.sales.services import expire_unpaid
+from market.sales.services import LineRequest, expire_unpaid, place_order
 from payments import vietqr
-from payments.models import BankNotification, LedgerEntry, PaymentEvent
+from payments.models import BankNotification, LedgerEntry, PaymentEvent, PaymentMethod
 from tests.factories.markets import ListingFactory
 from tests.market.test_app import assert_error
 from tests.market.test_markets import vendor_headers
@@ -186,6 +186,17 @@ def test_an_order_beyond_the_stock_takes_nothing(
     session.refresh(shop.juice)
     assert shop.juice.stock == 50
     assert session.scalar(select(func.count()).select_from(Order)) == 0
+
+
+def test_a_checkout_in_a_session_leaves_its_listings_current(session: Session, shop: Shop) -> None:
+    place_order(
+        session,
+        stall_id=shop.stall_id,
+        lines=[LineRequest(shop.juice.id, 2), LineRequest(shop.honey.id, 1)],
+        method=PaymentMethod.VIETQR,
+        actor=None,
+    )
+    assert (shop.juice.stock, shop.honey.stock) == (48, 2)
 
 
 def test_bad_orders_name_the_field_and_save_nothing(
