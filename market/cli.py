@@ -17,6 +17,7 @@ from gunicorn.app.base import BaseApplication
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
+from loadtest.cli import loadtest_command
 from market import demo, migrate
 from market.accounts.services import create_user, issue_token
 from market.app import create_app
@@ -38,6 +39,7 @@ def cli() -> None:
 
 
 cli.add_command(report_command)
+cli.add_command(loadtest_command)
 cli.add_command(simulate_command)
 
 
