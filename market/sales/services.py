@@ -22,7 +22,7 @@ from market.markets.models import Market, Stall
 from market.places.models import Commune
 from market.sales.models import Order, OrderLine
 from market.vendors.models import Listing, Vendor
-from market.vendors.services import ensure_may_manage
+from market.vendors.services import ensure_may_manage, ensure_open_stall
 from payments import cards, intents
 from payments.gateways.card import CardGateway
 from payments.models import EventKind, PaymentIntent, PaymentMethod
@@ -152,10 +152,8 @@ def _stall_for_sale(
     rows = session.execute(
         SELECT_STALL_AND_LISTINGS, {"stall_id": stall_id, "listing_ids": listing_ids}
     ).all()
-    # The refusal vendors.services.get_open_stall gives, read in checkout's one query.
-    if not rows or rows[0].closed_at is not None:
-        raise DomainError(f"There is no open stall {stall_id}.", field="stall_id")
-    return rows[0], {row.listing_id: row for row in rows if row.listing_id is not None}
+    stall = ensure_open_stall(stall_id, rows[0] if rows else None)
+    return stall, {row.listing_id: row for row in rows if row.listing_id is not None}
 
 
 def _by_key(session: Session, key: str) -> Order | None:

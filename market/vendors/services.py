@@ -2,8 +2,9 @@
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
@@ -17,6 +18,14 @@ from market.markets.models import Market, Stall
 from market.places.models import Commune
 from market.vendors.models import Listing, Vendor
 from payments.banks import bank_by_bin
+
+
+class _MayBeClosed(Protocol):
+    @property
+    def closed_at(self) -> datetime | None: ...
+
+
+Found = TypeVar("Found", bound=_MayBeClosed)
 
 
 def check_bank_account(bank_bin: str, account_number: str) -> None:
@@ -108,7 +117,11 @@ def _listable_product(session: Session, product_id: int) -> Product:
 
 def get_open_stall(session: Session, stall_id: int, **options: Any) -> Stall:
     """Return a stall that is open for business, or refuse the request naming stall_id."""
-    stall = session.get(Stall, stall_id, **options)
+    return ensure_open_stall(stall_id, session.get(Stall, stall_id, **options))
+
+
+def ensure_open_stall(stall_id: int, stall: Found | None) -> Found:
+    """Return the stall (or a row read with its closed_at), refusing one missing or closed."""
     if stall is None or stall.closed_at is not None:
         raise DomainError(f"There is no open stall {stall_id}.", field="stall_id")
     return stall
