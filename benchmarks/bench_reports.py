@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 from alembic.operations import Operations
 from alembic.runtime.migration import MigrationContext
-from bench_catalog import load_catalog, load_market, prepare
+from bench_catalog import analyze, load_catalog, load_market, prepare
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
@@ -213,15 +213,6 @@ def date_stalls(engine: Engine, seed: int = 12) -> None:
         connection.execute(
             text("UPDATE stalls SET created_at = :opened, qr_since = :qr WHERE id = :id"), rows
         )
-
-
-def analyze(engine: Engine) -> None:
-    if engine.dialect.name == "postgresql":
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            connection.execute(text("VACUUM ANALYZE"))
-    else:
-        with engine.begin() as connection:
-            connection.execute(text("ANALYZE"))
 
 
 def _ledger_rows(url: str) -> int:
