@@ -21,6 +21,7 @@ from market.places.views import blp as places_blp
 from market.reports.views import blp as reports_blp
 from market.sales.views import blp as sales_blp
 from market.vendors.views import blp as vendors_blp
+from market.web import blp as web_blp
 from payments.gateways.factory import card_gateway_from_settings
 from payments.views import blp as payments_blp
 
@@ -60,6 +61,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     for blueprint in API_BLUEPRINTS:
         api.register_blueprint(blueprint)
     app.register_blueprint(health.blp)
+    app.register_blueprint(web_blp)
     app.add_url_rule(f"{SWAGGER_ASSETS}<path:filename>", "swagger_assets", _swagger_asset)
 
     register_error_handlers(app)

@@ -2,6 +2,7 @@
 
 from catalog.models import Certification, EcommerceListing, Producer, Product
 from market.accounts.models import ApiToken, User
+from market.core.audit import AuditEvent
 from market.markets.models import Market, Stall
 from market.places.models import Commune, Province
 from market.reports.models import ReportedFigure
@@ -18,6 +19,7 @@ from payments.models import (
 )
 
 __all__ = [
+    "AuditEvent",
     "ActiveStallMonth",
     "MarketMonthSales",
     "ReportedFigure",
