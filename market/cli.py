@@ -19,9 +19,10 @@ from sqlalchemy.engine import make_url
 
 from loadtest.cli import loadtest_command
 from market import demo, migrate
-from market.accounts.services import create_user, issue_token
+from market.accounts.services import create_user, issue_token, set_password
 from market.app import create_app
 from market.core.clock import vietnam_today
+from market.core.errors import DomainError
 from market.core.extensions import db
 from market.core.principals import Role
 from market.markets.models import Market
@@ -103,10 +104,17 @@ def users_group() -> None:
 @users_group.command("create")
 @click.option("--role", type=click.Choice([role.value for role in Role]), required=True)
 @click.option("--name", required=True, help="Display name, e.g. 'Sở Công Thương Cao Bằng'.")
-def users_create(role: str, name: str) -> None:
+@click.option("--login", help="Web sign-in name, e.g. a phone number; asks for a password.")
+def users_create(role: str, name: str, login: str | None) -> None:
     """Create an account and print its API token (shown only this once)."""
+    password = click.prompt("Password", hide_input=True, confirmation_prompt=True) if login else ""
     with db.state.sessionmaker.begin() as session:
         user = create_user(session, name, Role(role))
+        if login:
+            try:
+                set_password(session, user, login, password)
+            except DomainError as error:
+                raise click.BadParameter(error.message, param_hint=f"--{error.field}") from error
         token = issue_token(session, user, label="created on the command line").token
     click.echo(f"account {user.id} ({role}) created. Its token, shown only now:")
     click.echo(token)

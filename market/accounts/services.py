@@ -7,13 +7,17 @@ from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from market.accounts.models import ApiToken, User
-from market.core.db import get_or_404, utcnow
-from market.core.errors import NotFound
+from market.core.db import flush_unique, get_or_404, utcnow
+from market.core.errors import DomainError, NotFound
 from market.core.principals import Principal, Role
 
 TOKEN_PREFIX = "ocop_"
+MIN_PASSWORD_LENGTH = 8
+# Checked when the login is unknown, so a wrong login costs as long as a wrong password.
+_UNKNOWN_LOGIN_HASH = generate_password_hash("not a password of anyone")
 
 
 @dataclass(frozen=True)
@@ -80,3 +84,29 @@ def revoke_token(session: Session, principal: Principal, token_id: int) -> ApiTo
         token.revoked_at = utcnow()
         session.flush()
     return token
+
+
+def set_password(session: Session, user: User, login: str, password: str) -> None:
+    """Let `user` sign in to the web pages as `login` (e.g. a phone number) with `password`."""
+    login = login.strip().lower()
+    if not login:
+        raise DomainError("Choose a login, e.g. your phone number.", field="login")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise DomainError(
+            f"The password needs at least {MIN_PASSWORD_LENGTH} characters.", field="password"
+        )
+    user.login = login
+    # Werkzeug's default is scrypt, a memory-hard key-derivation function.
+    user.password_hash = generate_password_hash(password)
+    flush_unique(session, f"The login {login!r} is taken; choose another.", field="login")
+
+
+def authenticate_password(session: Session, login: str, password: str) -> Principal | None:
+    """Return the principal whose login and password these are, if the account is enabled."""
+    user = session.scalars(select(User).where(User.login == login.strip().lower())).one_or_none()
+    if user is None or user.password_hash is None:
+        check_password_hash(_UNKNOWN_LOGIN_HASH, password)
+        return None
+    if not check_password_hash(user.password_hash, password) or user.disabled_at is not None:
+        return None
+    return Principal(user_id=user.id, role=user.role)

@@ -1,11 +1,15 @@
 """Accounts and tokens: who may do what, and tokens that are shown once and stored hashed."""
 
+import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from market.accounts.models import ApiToken, User
-from market.core.principals import Role
+from market.accounts.services import authenticate_password, set_password
+from market.core.db import utcnow
+from market.core.errors import DomainError
+from market.core.principals import Principal, Role
 from tests.factories.accounts import UserFactory
 from tests.market.test_app import assert_error
 
@@ -114,3 +118,38 @@ def test_a_disabled_account_cannot_use_its_tokens(client: FlaskClient, session: 
     user = UserFactory(disabled_at=utcnow())
     token = issue_token(session, user).token
     assert_error(client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}), 401)
+
+
+def test_a_password_signs_in_by_its_login_and_is_stored_as_a_scrypt_hash(
+    session: Session,
+) -> None:
+    user = UserFactory(role=Role.VENDOR)
+    set_password(session, user, " 0912345678 ", "mật khẩu dài")
+
+    assert user.password_hash.startswith("scrypt:")
+    assert "mật khẩu" not in user.password_hash
+    principal = authenticate_password(session, "0912345678", "mật khẩu dài")
+    assert principal == Principal(user_id=user.id, role=Role.VENDOR)
+    assert authenticate_password(session, "0912345678", "mat khau dai") is None
+    assert authenticate_password(session, "0999999999", "mật khẩu dài") is None
+
+
+def test_a_disabled_account_cannot_sign_in_with_its_password(session: Session) -> None:
+    user = UserFactory(role=Role.OFFICIAL)
+    set_password(session, user, "so-cong-thuong", "12345678")
+    user.disabled_at = utcnow()
+
+    assert authenticate_password(session, "so-cong-thuong", "12345678") is None
+
+
+def test_a_short_password_or_a_taken_login_is_refused_naming_the_field(session: Session) -> None:
+    first, second = UserFactory(), UserFactory()
+    with pytest.raises(DomainError) as short:
+        set_password(session, first, "hoa", "1234567")
+    assert short.value.field == "password"
+    assert first.password_hash is None
+
+    set_password(session, first, "hoa", "12345678")
+    with pytest.raises(DomainError) as taken:
+        set_password(session, second, "HOA", "87654321")
+    assert taken.value.field == "login"
