@@ -2,6 +2,7 @@
 whose vendor can sell at once. The simulator adds the Kim Đồng walking street beside it.
 """
 
+import secrets
 from dataclasses import dataclass
 from datetime import date
 
@@ -11,7 +12,7 @@ from sqlalchemy.orm import Session
 from catalog import services as catalog
 from catalog.models import IssuingLevel, ProducerType, Product
 from market.accounts.models import User
-from market.accounts.services import create_user, issue_token
+from market.accounts.services import create_user, issue_token, set_password
 from market.core.principals import Principal, Role
 from market.markets import services as markets
 from market.markets.models import Market, MarketKind, StallCategory
@@ -20,27 +21,46 @@ from market.vendors.models import Vendor
 
 THUC_PHAN = "01273"  # Phường Thục Phán, Cao Bằng (GSO code since 1 July 2025)
 DEMO_MARKET = "Điểm bán sản phẩm OCOP Thục Phán"
+# Name, role and web login (a phone number, as vendors sign in) of each demo account.
 DEMO_ACCOUNTS = (
-    ("Quản trị viên (demo)", Role.ADMIN),
-    ("Cán bộ Sở Công Thương Cao Bằng (demo)", Role.OFFICIAL),
-    ("Nông Thị Hoa (demo)", Role.VENDOR),
+    ("Quản trị viên (demo)", Role.ADMIN, "0912000000"),
+    ("Cán bộ Sở Công Thương Cao Bằng (demo)", Role.OFFICIAL, "0912000002"),
+    ("Nông Thị Hoa (demo)", Role.VENDOR, "0912000001"),
 )
+
+
+@dataclass(frozen=True)
+class WebLogin:
+    """A demo account's sign-in for the web pages; the password is drawn afresh on each run."""
+
+    user: User
+    login: str
+    password: str
 
 
 @dataclass(frozen=True)
 class DemoData:
     tokens: list[tuple[User, str]]
     market: Market
+    logins: list[WebLogin]
 
 
 def create_demo_data(session: Session) -> DemoData:
-    """Create what is missing of the demo set, and issue each demo account a fresh token."""
-    users = [_account(session, name, role) for name, role in DEMO_ACCOUNTS]
+    """Create what is missing of the demo set; give each demo account a fresh token and password.
+
+    Nothing secret is in the repository: tokens and passwords are random and shown once.
+    """
+    users = [_account(session, name, role) for name, role, _login in DEMO_ACCOUNTS]
     tokens = [(user, issue_token(session, user, label="demo").token) for user in users]
+    logins = []
+    for user, (_name, _role, login) in zip(users, DEMO_ACCOUNTS, strict=True):
+        password = secrets.token_urlsafe(9)
+        set_password(session, user, login, password)
+        logins.append(WebLogin(user, login, password))
     market = session.scalar(select(Market).where(Market.name == DEMO_MARKET))
     if market is None:
         market = _ocop_point(session, users[2])
-    return DemoData(tokens, market)
+    return DemoData(tokens, market, logins)
 
 
 def _account(session: Session, name: str, role: Role) -> User:

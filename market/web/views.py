@@ -1,16 +1,6 @@
-"""Page handlers: thin, like the API's; the services do the work."""
+"""The pages, by who uses them; importing this module registers them all on `blp`."""
 
-from flask import Blueprint, render_template
-from sqlalchemy import select
+from market.web import account, official, shop, vendor
+from market.web.blueprint import blp
 
-from market.core.extensions import db
-from market.markets.models import Market
-
-blp = Blueprint("web", __name__, template_folder="templates", static_folder="static")
-
-
-@blp.get("/")
-def home() -> str:
-    """List the markets, the shopper's way in."""
-    markets = db.session.scalars(select(Market).order_by(Market.name)).all()
-    return render_template("web/home.html", markets=markets)
+__all__ = ["account", "blp", "official", "shop", "vendor"]
