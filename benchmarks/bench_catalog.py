@@ -608,7 +608,7 @@ def measure(
 ) -> tuple[dict[str, tuple[float, float, int]], dict[str, list[tuple[str, Any]]]]:
     """Return (median ms, p95 ms, total) for each query, through the Flask test client, and
     the SQL statements (with parameters) that one request of each runs."""
-    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench"})
+    app = create_app({"DATABASE_URL": url})
     client = app.test_client()
     engine = app.extensions["database"].engine
     results, statements = {}, {}

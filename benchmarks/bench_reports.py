@@ -249,7 +249,7 @@ def busiest_province(engine: Engine) -> str:
 
 def measure(url: str, province: str, repeat: int) -> dict[str, tuple[float, float, float]]:
     """Return (median, p95, ledger-scan median) in ms for the province and country reports."""
-    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench"})
+    app = create_app({"DATABASE_URL": url})
     gc.freeze()  # as each served worker does after start-up (market/cli.py)
     engine = app.extensions["database"].engine
     with Session(engine) as session, session.begin():

@@ -28,6 +28,7 @@ from catalog.models import (
     Product,
 )
 from catalog.search import apply_search, search_terms
+from market.core.audit import record_audit
 from market.core.clock import vietnam_today
 from market.core.db import flush_unique, utcnow
 from market.core.errors import Conflict, DomainError, NotFound
@@ -90,7 +91,7 @@ def create_producer(
     tax_code: str | None = None,
 ) -> Producer:
     """Register a producer."""
-    return _save_producer(
+    producer = _save_producer(
         session,
         Producer(),
         {
@@ -100,11 +101,15 @@ def create_producer(
             "tax_code": tax_code,
         },
     )
+    record_audit(session, None, "producer.create", "producer", producer.id, name=name)
+    return producer
 
 
 def update_producer(session: Session, producer_id: int, changes: Mapping[str, Any]) -> Producer:
     """Change a producer; its products' search text follows a new name."""
-    return _save_producer(session, get_producer(session, producer_id), changes)
+    producer = _save_producer(session, get_producer(session, producer_id), changes)
+    record_audit(session, None, "producer.update", "producer", producer.id, fields=sorted(changes))
+    return producer
 
 
 def _save_producer(session: Session, producer: Producer, changes: Mapping[str, Any]) -> Producer:
@@ -152,6 +157,7 @@ def delete_producer(session: Session, producer_id: int) -> None:
             "This producer still has products (or other records); delete or move them first."
         )
     session.expunge(producer)
+    record_audit(session, None, "producer.delete", "producer", producer_id, name=producer.name)
 
 
 def _delete_unreferenced(session: Session, model: type[Any], row_id: int) -> bool:
@@ -206,7 +212,7 @@ def create_product(
     description: str = "",
 ) -> Product:
     """Add a product of a producer."""
-    return _save_product(
+    product = _save_product(
         session,
         Product(),
         {
@@ -219,11 +225,17 @@ def create_product(
             "description": description,
         },
     )
+    record_audit(
+        session, None, "product.create", "product", product.id, producer_id=producer_id, name=name
+    )
+    return product
 
 
 def update_product(session: Session, product_id: int, changes: Mapping[str, Any]) -> Product:
     """Change a product."""
-    return _save_product(session, get_product(session, product_id), changes)
+    product = _save_product(session, get_product(session, product_id), changes)
+    record_audit(session, None, "product.update", "product", product.id, fields=sorted(changes))
+    return product
 
 
 def _save_product(session: Session, product: Product, changes: Mapping[str, Any]) -> Product:
@@ -273,9 +285,11 @@ def delete_product(session: Session, product_id: int) -> Removal:
     product = get_product(session, product_id)
     if _delete_unreferenced(session, Product, product.id):
         session.expunge(product)
+        record_audit(session, None, "product.delete", "product", product_id, name=product.name)
         return Removal(product_id, "deleted")
     product.archived_at = product.archived_at or utcnow()
     session.flush()
+    record_audit(session, None, "product.archive", "product", product_id, name=product.name)
     return Removal(product_id, "archived", product.archived_at)
 
 
@@ -438,7 +452,18 @@ def record_certification(
         "decision_date": decision_date,
         "issuing_level": issuing_level,
     }
-    return _save_certification(session, Certification(), product, values, today)
+    certification = _save_certification(session, Certification(), product, values, today)
+    record_audit(
+        session,
+        None,
+        "certification.record",
+        "certification",
+        certification.id,
+        product_id=product.id,
+        stars=stars,
+        decision_number=decision_number,
+    )
+    return certification
 
 
 def update_certification(
@@ -446,7 +471,16 @@ def update_certification(
 ) -> Certification:
     """Correct a recorded certification."""
     certification = get_certification(session, certification_id)
-    return _save_certification(session, certification, certification.product, changes, today)
+    _save_certification(session, certification, certification.product, changes, today)
+    record_audit(
+        session,
+        None,
+        "certification.update",
+        "certification",
+        certification.id,
+        fields=sorted(changes),
+    )
+    return certification
 
 
 def _save_certification(
@@ -492,6 +526,15 @@ def revoke_certification(
     certification.revoked_at = now or utcnow()
     certification.revocation_reason = reason
     refresh_current_certification(session, certification.product)
+    record_audit(
+        session,
+        None,
+        "certification.revoke",
+        "certification",
+        certification.id,
+        product_id=certification.product_id,
+        reason=reason,
+    )
     return certification
 
 
@@ -504,6 +547,15 @@ def delete_certification(session: Session, certification_id: int) -> None:
         session.flush()
     session.delete(certification)
     refresh_current_certification(session, product)
+    record_audit(
+        session,
+        None,
+        "certification.delete",
+        "certification",
+        certification_id,
+        product_id=product.id,
+        decision_number=certification.decision_number,
+    )
 
 
 # E-commerce listings
@@ -518,7 +570,12 @@ def add_ecommerce_listing(session: Session, product_id: int, **values: Any) -> E
     """Record where a product is sold online."""
     product = get_product(session, product_id)
     values.setdefault("listed_at", utcnow())
-    return _save_listing(session, EcommerceListing(), product, values)
+    listing = _save_listing(session, EcommerceListing(), product, values)
+    record_audit(
+        session, None, "ecommerce_listing.create", "ecommerce_listing", listing.id,
+        product_id=product.id,
+    )  # fmt: skip
+    return listing
 
 
 def update_ecommerce_listing(
@@ -526,7 +583,12 @@ def update_ecommerce_listing(
 ) -> EcommerceListing:
     """Change a listing, e.g. mark it delisted."""
     listing = get_ecommerce_listing(session, listing_id)
-    return _save_listing(session, listing, listing.product, changes)
+    _save_listing(session, listing, listing.product, changes)
+    record_audit(
+        session, None, "ecommerce_listing.update", "ecommerce_listing", listing.id,
+        fields=sorted(changes),
+    )  # fmt: skip
+    return listing
 
 
 def _save_listing(
@@ -560,5 +622,10 @@ def get_ecommerce_listing(session: Session, listing_id: int) -> EcommerceListing
 
 def delete_ecommerce_listing(session: Session, listing_id: int) -> None:
     """Delete an e-commerce listing."""
-    session.delete(get_ecommerce_listing(session, listing_id))
+    listing = get_ecommerce_listing(session, listing_id)
+    session.delete(listing)
     session.flush()
+    record_audit(
+        session, None, "ecommerce_listing.delete", "ecommerce_listing", listing_id,
+        product_id=listing.product_id,
+    )  # fmt: skip

@@ -7,14 +7,18 @@ from flask import Flask, Response, send_from_directory
 from flask_smorest import Api
 from marshmallow import Schema
 from swagger_ui_bundle import swagger_ui_path
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from catalog.views import blp as catalog_blp
 from market import health, migrate
 from market.accounts.services import authenticate_token
 from market.accounts.views import blp as accounts_blp
+from market.audit.views import blp as audit_blp
 from market.config import load_config
 from market.core.access import set_authenticator, undeclared_write_endpoints
 from market.core.extensions import db
+from market.core.headers import init_security_headers
+from market.core.limits import init_limits
 from market.error_handlers import register_error_handlers
 from market.markets.views import blp as markets_blp
 from market.places.views import blp as places_blp
@@ -34,6 +38,7 @@ API_BLUEPRINTS = (
     sales_blp,
     payments_blp,
     reports_blp,
+    audit_blp,
 )
 SWAGGER_ASSETS = "/api/docs/assets/"
 
@@ -71,6 +76,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     missing = undeclared_write_endpoints(app)
     if missing:
         raise RuntimeError(f"write endpoints without an access rule: {', '.join(missing)}")
+    init_limits(app)
+    init_security_headers(app)
+    if app.config["PROXY_HOPS"]:
+        # Believe exactly this many proxies' X-Forwarded-For and -Proto: the client address keys
+        # the rate limits and the scheme decides HSTS, so trusting more lets a caller forge them.
+        hops = int(app.config["PROXY_HOPS"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     return app
 
 

@@ -6,6 +6,7 @@ import os
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -16,11 +17,20 @@ from flask.cli import FlaskGroup
 from gunicorn.app.base import BaseApplication
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
 from loadtest.cli import loadtest_command
 from market import demo, migrate
-from market.accounts.services import create_user, issue_token, set_password
+from market.accounts.models import User
+from market.accounts.services import (
+    change_role,
+    create_user,
+    issue_token,
+    set_disabled,
+    set_password,
+)
 from market.app import create_app
+from market.config import ConfigurationError
 from market.core.clock import vietnam_today
 from market.core.errors import DomainError
 from market.core.extensions import db
@@ -45,7 +55,11 @@ cli.add_command(simulate_command)
 
 
 def main() -> None:
-    cli()
+    try:
+        cli()
+    except ConfigurationError as error:
+        # A setting to fix, not a bug: say which, without a traceback.
+        raise SystemExit(f"ocop-market: {error}") from None
 
 
 @cli.group("db")
@@ -118,6 +132,34 @@ def users_create(role: str, name: str, login: str | None) -> None:
         token = issue_token(session, user, label="created on the command line").token
     click.echo(f"account {user.id} ({role}) created. Its token, shown only now:")
     click.echo(token)
+
+
+@users_group.command("role")
+@click.argument("user_id", type=int)
+@click.argument("role", type=click.Choice([role.value for role in Role]))
+def users_role(user_id: int, role: str) -> None:
+    """Give account USER_ID another ROLE (recorded in the audit log)."""
+    with db.state.sessionmaker.begin() as session:
+        user = _cli_user(change_role, session, user_id, Role(role))
+    click.echo(f"account {user.id} is now {user.role.value}")
+
+
+@users_group.command("disable")
+@click.argument("user_id", type=int)
+@click.option("--enable", is_flag=True, help="Enable a disabled account again.")
+def users_disable(user_id: int, enable: bool) -> None:
+    """Disable account USER_ID: its tokens and password stop working (recorded in the audit log)."""
+    with db.state.sessionmaker.begin() as session:
+        user = _cli_user(set_disabled, session, user_id, not enable)
+    click.echo(f"account {user.id} {'enabled' if user.disabled_at is None else 'disabled'}")
+
+
+def _cli_user(action: Callable[..., User], session: Session, *args: Any) -> User:
+    """Run an account service, turning its domain error into a command-line error."""
+    try:
+        return action(session, *args)
+    except DomainError as error:
+        raise click.ClickException(error.message) from error
 
 
 def server_options(command: Any) -> Any:
@@ -195,6 +237,9 @@ def demo_command(
     click.echo("demo accounts (send 'Authorization: Bearer <token>'):")
     for user, token in data.tokens:
         click.echo(f"  {user.role.value:<8} {user.name}: {token}")
+    click.echo(f"web pages: http://{host}:{port}/sign-in (new passwords on each run):")
+    for login in data.logins:
+        click.echo(f"  {login.user.role.value:<8} {login.login} / {login.password}")
     click.echo(f"simulator bank secret: {os.environ['SIMBANK_WEBHOOK_SECRET']}")
     click.echo(f"API docs: http://{host}:{port}/api/docs")
     run_server(create_app(), host, port, workers, threads, dev, expire_every)

@@ -185,8 +185,11 @@ def refund_card(
     amount_vnd: int,
     source: str,
     idempotency_key: str | None,
-) -> PaymentIntent:
-    """Send a refund back through the card gateway, after checking it is not more than was paid."""
+) -> intents.Recorded:
+    """Send a refund back through the card gateway, after checking it is not more than was paid.
+
+    Returns what was recorded, so the caller can tell a first refund from a retried one.
+    """
     gateway = _require_gateway(gateway)
     intents.check_refundable(intent, amount_vnd)
     charged = session.scalar(
@@ -215,4 +218,4 @@ def refund_card(
         source,
         f"{gateway.name}:refund:{refund.provider_refund_id}",
         details={"provider_refund_id": refund.provider_refund_id},
-    ).intent
+    )

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from market.accounts.models import ApiToken, User
+from market.core.audit import record_audit
 from market.core.db import flush_unique, get_or_404, utcnow
 from market.core.errors import DomainError, NotFound
 from market.core.principals import Principal, Role
@@ -42,6 +43,7 @@ def create_user(session: Session, name: str, role: Role) -> User:
     user = User(name=name.strip(), role=Role(role))
     session.add(user)
     session.flush()
+    record_audit(session, None, "account.create", "user", user.id, role=user.role)
     return user
 
 
@@ -53,6 +55,8 @@ def issue_token(session: Session, user: User, label: str = "") -> IssuedToken:
     )
     session.add(row)
     session.flush()
+    # The token's id and label identify it; its hash and prefix stay out of the log.
+    record_audit(session, None, "token.issue", "token", row.id, user_id=user.id, label=label)
     return IssuedToken(row.id, row.prefix, row.label, row.created_at, token)
 
 
@@ -83,7 +87,31 @@ def revoke_token(session: Session, principal: Principal, token_id: int) -> ApiTo
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         session.flush()
+        record_audit(session, principal, "token.revoke", "token", token.id, user_id=token.user_id)
     return token
+
+
+def change_role(session: Session, user_id: int, role: Role) -> User:
+    """Give an account another role; its tokens carry the new role from their next request."""
+    user = get_user(session, user_id)
+    old = user.role
+    if old != role:
+        user.role = Role(role)
+        session.flush()
+        record_audit(session, None, "account.role_change", "user", user.id, old=old, new=role)
+    return user
+
+
+def set_disabled(session: Session, user_id: int, disabled: bool) -> User:
+    """Disable an account (its tokens and password stop working at once) or enable it again."""
+    user = get_user(session, user_id)
+    if disabled == (user.disabled_at is not None):
+        return user
+    user.disabled_at = utcnow() if disabled else None
+    session.flush()
+    action = "account.disable" if disabled else "account.enable"
+    record_audit(session, None, action, "user", user.id)
+    return user
 
 
 def set_password(session: Session, user: User, login: str, password: str) -> None:
@@ -99,6 +127,7 @@ def set_password(session: Session, user: User, login: str, password: str) -> Non
     # Werkzeug's default is scrypt, a memory-hard key-derivation function.
     user.password_hash = generate_password_hash(password)
     flush_unique(session, f"The login {login!r} is taken; choose another.", field="login")
+    record_audit(session, None, "account.set_password", "user", user.id)
 
 
 def authenticate_password(session: Session, login: str, password: str) -> Principal | None:

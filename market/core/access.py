@@ -7,7 +7,9 @@ from typing import Any, Final, TypeVar
 from flask import Flask, current_app, g, request
 from flask_smorest import Blueprint
 
+from market.core.audit import act_as
 from market.core.errors import Forbidden, Unauthorized
+from market.core.extensions import db
 from market.core.principals import Principal, Role
 
 ANYONE: Final = "anyone"
@@ -30,6 +32,8 @@ def current_principal() -> Principal | None:
     """Return the caller named by the `Authorization: Bearer` header, or None when there is none."""
     if "principal" not in g:
         g.principal = _authenticate(request.headers.get("Authorization"))
+        if g.principal is not None:
+            act_as(db.session, g.principal)
     return g.principal
 
 

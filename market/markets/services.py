@@ -6,6 +6,7 @@ from typing import Any
 from sqlalchemy import Select, exists, select
 from sqlalchemy.orm import Session, joinedload
 
+from market.core.audit import record_audit
 from market.core.db import flush_unique, get_or_404, utcnow
 from market.core.errors import Conflict, DomainError
 from market.core.principals import Principal
@@ -48,6 +49,7 @@ def create_market(
     )
     session.add(market)
     session.flush()
+    record_audit(session, None, "market.create", "market", market.id, name=name)
     return market
 
 
@@ -68,6 +70,7 @@ def update_market(session: Session, market_id: int, changes: Mapping[str, Any]) 
     if "name" in changes:
         market.search_name = fold(market.name)
     session.flush()
+    record_audit(session, None, "market.update", "market", market.id, fields=sorted(changes))
     return market
 
 
@@ -82,6 +85,7 @@ def delete_market(session: Session, market_id: int) -> None:
         )
     session.delete(market)
     session.flush()
+    record_audit(session, None, "market.delete", "market", market_id, name=market.name)
 
 
 def market_query(
@@ -126,6 +130,9 @@ def open_stall(
     )
     session.add(stall)
     flush_unique(session, f"Stall {stall.code} is already taken in this market.", "code")
+    record_audit(
+        session, actor, "stall.open", "stall", stall.id, market_id=market_id, code=stall.code
+    )
     return stall
 
 
@@ -158,6 +165,7 @@ def close_stall(session: Session, actor: Principal, stall_id: int) -> Stall:
     if stall.closed_at is None:
         stall.closed_at = utcnow()
         session.flush()
+        record_audit(session, actor, "stall.close", "stall", stall.id, market_id=stall.market_id)
     return stall
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import String, case, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from catalog.models import Certification, EcommerceListing, Producer, Product
+from market.core.audit import record_audit
 from market.core.errors import DomainError
 from market.core.principals import Principal
 from market.markets.models import Market, MarketKind, Stall
@@ -742,4 +743,15 @@ def enter_figure(
     )
     session.add(figure)
     session.flush()
+    record_audit(
+        session,
+        actor,
+        "figure.enter",
+        "reported_figure",
+        figure.id,
+        indicator=code,
+        place=f"{place.level}:{place.code}",
+        as_of=as_of.isoformat(),
+        value=str(value),
+    )
     return figure

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from catalog.models import CertificationStatus, Product
+from market.core.audit import record_audit
 from market.core.clock import vietnam_date
 from market.core.db import attach_inserted, table_of, utcnow
 from market.core.errors import Conflict, DomainError, NotFound, Unauthorized
@@ -331,6 +332,7 @@ def cancel_order(session: Session, actor: Principal, public_id: str) -> Order:
     intent = intents.get_intent(session, order.payment.public_id, lock=True)
     intents.record(session, intent, EventKind.CANCELLED, 0, f"user:{actor.user_id}", None)
     release_stock(session, order)
+    record_audit(session, actor, "order.cancel", "order", order.public_id, payment=intent.public_id)
     return order
 
 
@@ -351,8 +353,22 @@ def refund_payment(
     ensure_may_manage(actor, session.get_one(Vendor, intent.vendor_id), "payment")
     source = f"user:{actor.user_id}"
     if intent.method == PaymentMethod.CARD:
-        return cards.refund_card(session, gateway, intent, amount_vnd, source, idempotency_key)
-    dedupe_key = f"refund:{intent.public_id}:{idempotency_key}" if idempotency_key else None
-    return intents.record(
-        session, intent, EventKind.REFUNDED, amount_vnd, source, dedupe_key
-    ).intent
+        recorded = cards.refund_card(session, gateway, intent, amount_vnd, source, idempotency_key)
+    else:
+        dedupe_key = f"refund:{intent.public_id}:{idempotency_key}" if idempotency_key else None
+        recorded = intents.record(
+            session, intent, EventKind.REFUNDED, amount_vnd, source, dedupe_key
+        )
+    if not recorded.duplicate:  # a retried request refunded nothing more: nothing to log
+        record_audit(
+            session,
+            actor,
+            "payment.refund",
+            "payment",
+            intent.public_id,
+            amount_vnd=amount_vnd,
+            method=intent.method,
+            status=recorded.intent.status,
+            refunded_vnd=recorded.intent.refunded_vnd,
+        )
+    return recorded.intent

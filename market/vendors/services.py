@@ -10,6 +10,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from catalog.models import Certification, Product
+from market.core.audit import mask_account, record_audit
 from market.core.db import flush_unique, get_or_404, utcnow
 from market.core.errors import Conflict, DomainError, Forbidden
 from market.core.principals import Principal, Role
@@ -68,6 +69,15 @@ def register_vendor(
     flush_unique(
         session, "This account already has a vendor profile; update it instead.", "user_id"
     )
+    record_audit(
+        session,
+        actor,
+        "vendor.register",
+        "vendor",
+        vendor.id,
+        bank_bin=bank_bin,
+        account_number=mask_account(account_number),
+    )
     return vendor
 
 
@@ -102,10 +112,34 @@ def update_vendor(
         changes.get("bank_bin", vendor.bank_bin),
         changes.get("account_number", vendor.account_number),
     )
+    before = {key: getattr(vendor, key) for key in changes}
     for key, value in changes.items():
         setattr(vendor, key, value)
     session.flush()
+    _audit_vendor_change(session, actor, vendor, before)
     return vendor
+
+
+def _audit_vendor_change(
+    session: Session, actor: Principal, vendor: Vendor, before: Mapping[str, Any]
+) -> None:
+    """Log a changed payout account, old and new masked; other fields are named, not copied."""
+    changed = sorted(key for key, old in before.items() if getattr(vendor, key) != old)
+    if not changed:
+        return
+    details: dict[str, Any] = {"fields": changed}
+    if {"bank_bin", "account_number"} & set(changed):
+        action = "vendor.bank_account_change"
+        old_bin = before.get("bank_bin", vendor.bank_bin)
+        old_number = before.get("account_number", vendor.account_number)
+        details["old"] = {"bank_bin": old_bin, "account_number": mask_account(old_number)}
+        details["new"] = {
+            "bank_bin": vendor.bank_bin,
+            "account_number": mask_account(vendor.account_number),
+        }
+    else:
+        action = "vendor.update"
+    record_audit(session, actor, action, "vendor", vendor.id, **details)
 
 
 def _listable_product(session: Session, product_id: int) -> Product:
@@ -173,10 +207,21 @@ def update_listing(
     """Change a listing's price, stock, title or unit."""
     listing = get_listing(session, listing_id)
     ensure_may_manage(actor, listing.vendor, "listing")
+    old_price = listing.price_vnd
     for key, value in changes.items():
         setattr(listing, key, value)
     listing.search_title = fold(listing.title)
     session.flush()
+    if listing.price_vnd != old_price:
+        record_audit(
+            session,
+            actor,
+            "listing.price_change",
+            "listing",
+            listing.id,
+            old_price_vnd=old_price,
+            new_price_vnd=listing.price_vnd,
+        )
     return listing
 
 

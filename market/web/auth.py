@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from market.accounts.models import User
 from market.core.access import ACCESS_ATTRIBUTE, ANYONE
+from market.core.audit import act_as
 from market.core.errors import Forbidden
 from market.core.extensions import db
 from market.core.principals import Principal, Role
@@ -45,6 +46,7 @@ def page_principal() -> Principal | None:
             ).one_or_none()
             if row is not None and row.role == role:
                 g.page_principal = Principal(user_id, Role(role))
+                act_as(db.session, g.page_principal)
     return g.page_principal
 
 

@@ -104,8 +104,11 @@ def domain_error(error: DomainError) -> tuple[str, int]:
 
 
 @blp.errorhandler(HTTPException)
-def http_error(error: HTTPException) -> tuple[str, int]:
-    return error_page(error.code or 500)
+def http_error(error: HTTPException) -> tuple[str, int, list[tuple[str, str]]]:
+    # Keep the error's own headers (a 429's Retry-After, a 405's Allow), but not its content type.
+    headers = [(name, value) for name, value in error.get_headers() if name != "Content-Type"]
+    message = error.description if error.code == 429 else None
+    return (*error_page(error.code or 500, message), headers)
 
 
 @blp.errorhandler(OperationalError)
