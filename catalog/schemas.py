@@ -12,7 +12,7 @@ from catalog.models import (
 )
 from catalog.services import SORTS
 from market.core.clock import vietnam_today
-from market.core.fields import text
+from market.core.fields import identifier, text
 from market.core.pagination import PageArgs, page_schema
 
 COMMUNE_CODE = validate.Regexp(r"^\d{5}$", error="A commune code is five digits, e.g. 01273.")
@@ -95,7 +95,7 @@ class RevocationSchema(Schema):
 
 class ProductSchema(Schema):
     id = fields.Integer(dump_only=True)
-    producer_id = fields.Integer(strict=True, required=True)
+    producer_id = identifier(required=True)
     producer = fields.Nested(ProducerSummarySchema, dump_only=True)
     name = text(200, required=True)
     group_code = fields.String(required=True, metadata={"description": "GET /product-groups"})
@@ -141,8 +141,8 @@ class ProductArgs(PageArgs):
     )
     province = fields.String(validate=PROVINCE_CODE, metadata={"description": "of origin"})
     commune = fields.String(validate=COMMUNE_CODE, metadata={"description": "of origin"})
-    group = fields.String(validate=lambda code: validate.OneOf(group_codes())(code))
-    subgroup = fields.String(validate=lambda code: validate.OneOf(subgroup_codes())(code))
+    group = fields.String(validate=validate.OneOf(group_codes()))
+    subgroup = fields.String(validate=validate.OneOf(subgroup_codes()))
     stars = fields.Integer(validate=validate.Range(min=3, max=5))
     status = fields.Enum(CertificationStatus, by_value=True)
     producer_type = fields.Enum(ProducerType, by_value=True)

@@ -20,6 +20,7 @@ from catalog.schemas import (
 )
 from market.core.access import Role, allow
 from market.core.extensions import db
+from market.core.fields import ID
 from market.core.pagination import paginate
 
 blp = Blueprint(
@@ -52,7 +53,7 @@ class Producers(MethodView):
         return services.create_producer(db.session, **data)
 
 
-@blp.route("/producers/<int:producer_id>")
+@blp.route(f"/producers/<{ID}:producer_id>")
 class ProducerDetail(MethodView):
     @blp.response(200, ProducerSchema)
     def get(self, producer_id):
@@ -60,7 +61,7 @@ class ProducerDetail(MethodView):
         return services.get_producer(db.session, producer_id)
 
     @allow(Role.ADMIN)
-    @blp.arguments(ProducerSchema(partial=True))
+    @blp.arguments(ProducerSchema(partial=True), required=False)
     @blp.response(200, ProducerSchema)
     def patch(self, changes, producer_id):
         """Change a producer."""
@@ -91,7 +92,7 @@ class Products(MethodView):
         return services.create_product(db.session, **data)
 
 
-@blp.route("/products/<int:product_id>")
+@blp.route(f"/products/<{ID}:product_id>")
 class ProductDetail(MethodView):
     @blp.response(200, ProductSchema)
     def get(self, product_id):
@@ -99,7 +100,7 @@ class ProductDetail(MethodView):
         return services.get_product(db.session, product_id)
 
     @allow(Role.ADMIN)
-    @blp.arguments(ProductSchema(partial=True))
+    @blp.arguments(ProductSchema(partial=True), required=False)
     @blp.response(200, ProductSchema)
     def patch(self, changes, product_id):
         """Change a product."""
@@ -112,7 +113,7 @@ class ProductDetail(MethodView):
         return services.delete_product(db.session, product_id)
 
 
-@blp.route("/products/<int:product_id>/certifications")
+@blp.route(f"/products/<{ID}:product_id>/certifications")
 class ProductCertifications(MethodView):
     @blp.response(200, CertificationSchema(many=True))
     def get(self, product_id):
@@ -127,7 +128,7 @@ class ProductCertifications(MethodView):
         return services.record_certification(db.session, product_id, **data)
 
 
-@blp.route("/certifications/<int:certification_id>")
+@blp.route(f"/certifications/<{ID}:certification_id>")
 class CertificationDetail(MethodView):
     @blp.response(200, CertificationSchema)
     def get(self, certification_id):
@@ -135,7 +136,7 @@ class CertificationDetail(MethodView):
         return services.get_certification(db.session, certification_id)
 
     @allow(Role.ADMIN)
-    @blp.arguments(CertificationSchema(partial=True))
+    @blp.arguments(CertificationSchema(partial=True), required=False)
     @blp.response(200, CertificationSchema)
     def patch(self, changes, certification_id):
         """Correct a recorded certification."""
@@ -148,7 +149,7 @@ class CertificationDetail(MethodView):
         services.delete_certification(db.session, certification_id)
 
 
-@blp.route("/certifications/<int:certification_id>/revoke")
+@blp.route(f"/certifications/<{ID}:certification_id>/revoke")
 class CertificationRevocation(MethodView):
     @allow(Role.ADMIN)
     @blp.arguments(RevocationSchema)
@@ -158,7 +159,7 @@ class CertificationRevocation(MethodView):
         return services.revoke_certification(db.session, certification_id, data["reason"])
 
 
-@blp.route("/products/<int:product_id>/ecommerce-listings")
+@blp.route(f"/products/<{ID}:product_id>/ecommerce-listings")
 class ProductEcommerceListings(MethodView):
     @blp.response(200, EcommerceListingSchema(many=True))
     def get(self, product_id):
@@ -173,7 +174,7 @@ class ProductEcommerceListings(MethodView):
         return services.add_ecommerce_listing(db.session, product_id, **data)
 
 
-@blp.route("/ecommerce-listings/<int:listing_id>")
+@blp.route(f"/ecommerce-listings/<{ID}:listing_id>")
 class EcommerceListingDetail(MethodView):
     @blp.response(200, EcommerceListingSchema)
     def get(self, listing_id):
@@ -181,7 +182,7 @@ class EcommerceListingDetail(MethodView):
         return services.get_ecommerce_listing(db.session, listing_id)
 
     @allow(Role.ADMIN)
-    @blp.arguments(EcommerceListingSchema(partial=True))
+    @blp.arguments(EcommerceListingSchema(partial=True), required=False)
     @blp.response(200, EcommerceListingSchema)
     def patch(self, changes, listing_id):
         """Change a listing, e.g. set delisted_at."""

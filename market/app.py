@@ -19,7 +19,7 @@ from market.core.access import set_authenticator, undeclared_write_endpoints
 from market.core.extensions import db
 from market.core.headers import init_security_headers
 from market.core.limits import init_limits
-from market.error_handlers import register_error_handlers
+from market.error_handlers import ErrorSchema, register_error_handlers
 from market.markets.views import blp as markets_blp
 from market.places.views import blp as places_blp
 from market.reports.views import blp as reports_blp
@@ -43,6 +43,12 @@ API_BLUEPRINTS = (
 SWAGGER_ASSETS = "/api/docs/assets/"
 
 
+class _Api(Api):
+    """flask-smorest's Api, documenting our error shape (with `reason`) instead of its own."""
+
+    ERROR_SCHEMA = ErrorSchema
+
+
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Create the OCOP Market app: defaults, then the environment, then `config` overrides."""
     app = Flask(__name__)
@@ -55,7 +61,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         card_gateway_from_settings(app.config) if app.config["CARD_GATEWAY"] else None
     )
     # One Api per app: flask-smorest keeps the spec on the Api, so a shared one would mix apps.
-    api = Api(
+    api = _Api(
         app,
         spec_kwargs={
             "info": {"description": "Cashless payments at OCOP markets."},

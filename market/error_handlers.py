@@ -5,12 +5,31 @@ from http import HTTPStatus
 from typing import Any
 
 from flask import Flask, Response, jsonify
+from marshmallow import Schema
+from marshmallow import fields as ma_fields
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from market.core.errors import DomainError
 
 log = logging.getLogger(__name__)
+
+
+class ErrorSchema(Schema):
+    """The one error shape, as the OpenAPI document describes every error response."""
+
+    code = ma_fields.Integer(required=True, metadata={"description": "The HTTP status code"})
+    status = ma_fields.String(required=True, metadata={"description": "The HTTP status phrase"})
+    message = ma_fields.String(
+        required=True, metadata={"description": "What went wrong, for people"}
+    )
+    reason = ma_fields.String(
+        required=True, metadata={"description": "A stable reason for programs, e.g. not_found"}
+    )
+    errors = ma_fields.Dict(
+        metadata={"description": "Problems by location, then field: {json: {amount_vnd: [...]}}"}
+    )
+
 
 HINTS = {
     404: "No such resource; GET /api/openapi.json lists every route.",

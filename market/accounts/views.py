@@ -13,6 +13,7 @@ from market.accounts.schemas import (
 )
 from market.core.access import allow, require_principal
 from market.core.extensions import db
+from market.core.fields import ID
 from market.core.principals import Role
 
 blp = Blueprint("accounts", __name__, url_prefix="/api/v1", description="Accounts and API tokens")
@@ -42,7 +43,7 @@ class Me(MethodView):
 @blp.route("/tokens")
 class Tokens(MethodView):
     @allow(*EVERY_ROLE)
-    @blp.arguments(TokenRequestSchema)
+    @blp.arguments(TokenRequestSchema, required=False)
     @blp.response(201, IssuedTokenSchema)
     def post(self, data):
         """Issue another token for the caller's own account."""
@@ -50,7 +51,7 @@ class Tokens(MethodView):
         return services.issue_token(db.session, user, data["label"])
 
 
-@blp.route("/tokens/<int:token_id>")
+@blp.route(f"/tokens/<{ID}:token_id>")
 class Token(MethodView):
     @allow(*EVERY_ROLE)
     @blp.response(200, TokenSchema)

@@ -4,7 +4,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from market.core.fields import text
+from market.core.fields import Flag, identifier, text
 from market.core.pagination import PageArgs, page_schema
 from market.markets.models import MarketKind, StallCategory
 
@@ -65,7 +65,7 @@ class MarketArgs(PageArgs):
 
 class StallSchema(Schema):
     id = fields.Integer(dump_only=True)
-    market_id = fields.Integer(strict=True, required=True)
+    market_id = identifier(required=True)
     vendor_id = fields.Integer(dump_only=True)
     code = fields.String(
         required=True,
@@ -75,13 +75,13 @@ class StallSchema(Schema):
     )
     name = text(120, required=True)
     category = fields.Enum(StallCategory, by_value=True, required=True)
-    accepts_qr = fields.Boolean(
+    accepts_qr = Flag(
         load_default=True,
         metadata={"description": "The stall shows its VietQR; false while it takes cash only."},
     )
-    qr_since = fields.AwareDateTime(dump_only=True)
+    qr_since = fields.AwareDateTime(dump_only=True, allow_none=True)
     created_at = fields.AwareDateTime(dump_only=True)
-    closed_at = fields.AwareDateTime(dump_only=True)
+    closed_at = fields.AwareDateTime(dump_only=True, allow_none=True)
 
 
 class StallUpdateSchema(StallSchema):

@@ -6,6 +6,7 @@ from flask_smorest import Blueprint
 
 from market.core.access import allow, require_principal
 from market.core.extensions import db
+from market.core.fields import ID
 from market.core.pagination import paginate
 from market.core.principals import Role
 from market.markets import services
@@ -41,7 +42,7 @@ class Markets(MethodView):
         return services.create_market(db.session, **data)
 
 
-@blp.route("/markets/<int:market_id>")
+@blp.route(f"/markets/<{ID}:market_id>")
 class MarketDetail(MethodView):
     @blp.response(200, MarketSchema)
     def get(self, market_id):
@@ -49,7 +50,7 @@ class MarketDetail(MethodView):
         return services.get_market(db.session, market_id)
 
     @allow(Role.ADMIN)
-    @blp.arguments(MarketSchema(partial=True))
+    @blp.arguments(MarketSchema(partial=True), required=False)
     @blp.response(200, MarketSchema)
     def patch(self, data, market_id):
         """Change a market's details."""
@@ -62,7 +63,7 @@ class MarketDetail(MethodView):
         services.delete_market(db.session, market_id)
 
 
-@blp.route("/markets/<int:market_id>/stalls")
+@blp.route(f"/markets/<{ID}:market_id>/stalls")
 class MarketStalls(MethodView):
     @blp.arguments(StallArgs, location="query")
     @blp.response(200, StallPageSchema)
@@ -83,7 +84,7 @@ class Stalls(MethodView):
         return services.open_stall(db.session, require_principal(), **data)
 
 
-@blp.route("/stalls/<int:stall_id>")
+@blp.route(f"/stalls/<{ID}:stall_id>")
 class StallDetail(MethodView):
     @blp.response(200, StallSchema)
     def get(self, stall_id):
@@ -91,7 +92,7 @@ class StallDetail(MethodView):
         return services.get_stall(db.session, stall_id)
 
     @allow(Role.VENDOR, Role.ADMIN)
-    @blp.arguments(StallUpdateSchema(partial=True))
+    @blp.arguments(StallUpdateSchema(partial=True), required=False)
     @blp.response(200, StallSchema)
     def patch(self, data, stall_id):
         """Rename your stall or change its code or category."""
@@ -104,7 +105,7 @@ class StallDetail(MethodView):
         return services.close_stall(db.session, require_principal(), stall_id)
 
 
-@blp.route("/stalls/<int:stall_id>/<any(qr, poster):kind>.<any(png, svg):image_format>")
+@blp.route(f"/stalls/<{ID}:stall_id>/<any(qr, poster):kind>.<any(png, svg):image_format>")
 class StallCode(MethodView):
     @blp.response(200, content_type="image/png")
     @blp.alt_response(200, content_type="image/svg+xml", success=True)

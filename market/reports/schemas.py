@@ -74,13 +74,15 @@ class ValueSchema(Schema):
     place = fields.Function(lambda value: value.place.code)
     period = fields.Function(lambda value: value.period.label)
     dimensions = fields.Dict(keys=fields.String(), values=fields.String())
-    value = Number(metadata={"description": "null when nothing can be divided; see note."})
+    value = Number(
+        allow_none=True, metadata={"description": "null when nothing can be divided; see note."}
+    )
     unit = fields.Enum(Unit, by_value=True)
-    numerator = fields.Integer()
-    denominator = fields.Integer()
+    numerator = fields.Integer(allow_none=True)
+    denominator = fields.Integer(allow_none=True)
     source = fields.String(metadata={"description": "recorded, simulated or reported."})
-    as_of = fields.Date()
-    note = fields.String()
+    as_of = fields.Date(allow_none=True)
+    note = fields.String(allow_none=True)
 
 
 class ReportSchema(Schema):

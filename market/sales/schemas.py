@@ -2,20 +2,20 @@
 
 from marshmallow import Schema, fields, validate
 
-from market.core.fields import money
+from market.core.fields import identifier, money
 from payments.models import PaymentMethod
 from payments.schemas import PaymentSchema
 
 
 class LineSchema(Schema):
-    listing_id = fields.Integer(strict=True, required=True)
+    listing_id = identifier(required=True)
     quantity = fields.Integer(
         strict=True, required=True, validate=validate.Range(min=1, max=10_000)
     )
 
 
 class OrderRequestSchema(Schema):
-    stall_id = fields.Integer(strict=True, required=True)
+    stall_id = identifier(required=True)
     lines = fields.List(
         fields.Nested(LineSchema), required=True, validate=validate.Length(min=1, max=50)
     )
@@ -31,7 +31,9 @@ class IdempotencyHeaders(Schema):
     idempotency_key = fields.String(
         data_key="Idempotency-Key",
         load_default=None,
-        validate=validate.Length(min=8, max=255),
+        validate=validate.Regexp(
+            r"^[!-~]{8,255}$", error="8 to 255 visible ASCII characters, e.g. a UUID."
+        ),
         metadata={"description": "Retry with the same key and body: you get the same result."},
     )
 

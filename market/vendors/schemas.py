@@ -4,7 +4,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from market.core.fields import money, text
+from market.core.fields import MAX_PRICE_VND, identifier, money, text
 from market.core.pagination import PageArgs, page_schema
 from market.vendors.services import ListingSort
 
@@ -39,10 +39,9 @@ class VendorSchema(VendorPublicSchema):
 
 class ListingSchema(Schema):
     id = fields.Integer(dump_only=True)
-    stall_id = fields.Integer(strict=True, required=True)
+    stall_id = identifier(required=True)
     vendor_id = fields.Integer(dump_only=True)
-    product_id = fields.Integer(
-        strict=True,
+    product_id = identifier(
         allow_none=True,
         load_default=None,
         metadata={"description": "The catalog product sold, if it is one; null for other goods."},
@@ -52,7 +51,7 @@ class ListingSchema(Schema):
     price_vnd = money(required=True)
     stock = fields.Integer(strict=True, required=True, validate=validate.Range(min=0, max=10**6))
     created_at = fields.AwareDateTime(dump_only=True)
-    archived_at = fields.AwareDateTime(dump_only=True)
+    archived_at = fields.AwareDateTime(dump_only=True, allow_none=True)
 
 
 class ListingUpdateSchema(ListingSchema):
@@ -61,15 +60,15 @@ class ListingUpdateSchema(ListingSchema):
 
 
 class ListingArgs(PageArgs):
-    market = fields.Integer(data_key="market", attribute="market_id")
-    stall = fields.Integer(data_key="stall", attribute="stall_id")
-    vendor = fields.Integer(data_key="vendor", attribute="vendor_id")
+    market = identifier(strict=False, data_key="market", attribute="market_id")
+    stall = identifier(strict=False, data_key="stall", attribute="stall_id")
+    vendor = identifier(strict=False, data_key="vendor", attribute="vendor_id")
     province = fields.String(validate=validate.Regexp(r"^\d{2}$", error="Two digits, e.g. 04."))
     commune = fields.String(validate=validate.Regexp(r"^\d{5}$", error="Five digits, e.g. 01273."))
     group = fields.String(validate=validate.Length(max=16))
     stars = fields.Integer(validate=validate.Range(min=3, max=5))
-    min_price = fields.Integer(validate=validate.Range(min=0))
-    max_price = fields.Integer(validate=validate.Range(min=0))
+    min_price = fields.Integer(validate=validate.Range(min=0, max=MAX_PRICE_VND))
+    max_price = fields.Integer(validate=validate.Range(min=0, max=MAX_PRICE_VND))
     in_stock = fields.Boolean(load_default=False)
     q = fields.String(data_key="q", attribute="text", validate=validate.Length(max=80))
     sort = fields.Enum(ListingSort, by_value=True, load_default=ListingSort.NEWEST)

@@ -5,6 +5,7 @@ from flask_smorest import Blueprint
 
 from market.core.access import allow, require_principal
 from market.core.extensions import db
+from market.core.fields import ID
 from market.core.pagination import paginate
 from market.core.principals import Role
 from market.vendors import services
@@ -39,7 +40,7 @@ class OwnVendor(MethodView):
         return services.own_vendor(db.session, require_principal())
 
 
-@blp.route("/vendors/<int:vendor_id>")
+@blp.route(f"/vendors/<{ID}:vendor_id>")
 class VendorDetail(MethodView):
     @blp.response(200, VendorPublicSchema)
     def get(self, vendor_id):
@@ -47,7 +48,7 @@ class VendorDetail(MethodView):
         return services.get_vendor(db.session, vendor_id)
 
     @allow(Role.VENDOR, Role.ADMIN)
-    @blp.arguments(VendorSchema(partial=True))
+    @blp.arguments(VendorSchema(partial=True), required=False)
     @blp.response(200, VendorSchema)
     def patch(self, data, vendor_id):
         """Change your display name, phone or payout bank account."""
@@ -72,7 +73,7 @@ class Listings(MethodView):
         return services.create_listing(db.session, require_principal(), **data)
 
 
-@blp.route("/listings/<int:listing_id>")
+@blp.route(f"/listings/<{ID}:listing_id>")
 class ListingDetail(MethodView):
     @blp.response(200, ListingSchema)
     def get(self, listing_id):
@@ -80,7 +81,7 @@ class ListingDetail(MethodView):
         return services.get_listing(db.session, listing_id)
 
     @allow(Role.VENDOR, Role.ADMIN)
-    @blp.arguments(ListingUpdateSchema(partial=True))
+    @blp.arguments(ListingUpdateSchema(partial=True), required=False)
     @blp.response(200, ListingSchema)
     def patch(self, data, listing_id):
         """Change your listing's price, stock, title or unit."""
