@@ -2,6 +2,7 @@
 
 import io
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import zxingcpp
@@ -86,6 +87,31 @@ def test_the_same_notification_twice_counts_once(
     assert (first.get_json()["status"], again.get_json()["status"]) == ("matched", "duplicate")
     assert [row.amount_vnd for row in ledger(session)] == [270_000]
     assert client.get(f"/api/v1/payments/{payment['id']}").get_json()["received_vnd"] == 270_000
+
+
+@pytest.mark.parametrize(
+    ("send", "signature"), [(banks.simbank, "X-OCOP-Signature"), (banks.casso, "X-Casso-Signature")]
+)
+def test_a_replayed_signed_notification_changes_nothing(
+    client: FlaskClient, session: Session, shop: Shop, send, signature: str
+) -> None:  # type: ignore[no-untyped-def]
+    payment = checkout(client, shop).get_json()["payment"]
+    sent: list[tuple[str, dict[str, Any]]] = []
+
+    class Recording:
+        """A client that keeps what it sent, as an eavesdropper on the bank's call would."""
+
+        def post(self, path: str, **request: Any) -> Any:
+            sent.append((path, request))
+            return client.post(path, **request)
+
+    first = send(Recording(), payment["reference"], 270_000)
+    path, request = sent[0]
+    assert signature in request["headers"]
+    replay = client.post(path, **request)  # the very same bytes and signature, again
+    assert (first.get_json()["status"], replay.get_json()["status"]) == ("matched", "duplicate")
+    assert session.scalar(select(func.count()).select_from(BankNotification)) == 1
+    assert [row.amount_vnd for row in ledger(session)] == [270_000]
 
 
 def test_under_and_overpayments_are_recorded_and_flagged(
