@@ -1,16 +1,20 @@
-"""One JSON error shape for every error: {code, status, message, errors}, plus a stable reason."""
+"""One JSON error shape for every error: {code, status, message, errors}, plus a stable reason.
+
+A browser that asks for a page outside the API gets the web pages' small HTML error page instead.
+"""
 
 import logging
 from http import HTTPStatus
 from typing import Any
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, jsonify, request
 from marshmallow import Schema
 from marshmallow import fields as ma_fields
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from market.core.errors import DomainError
+from market.web.blueprint import http_error as web_error_page
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +85,9 @@ def _first(problem: Any) -> str:
     return str(problem)
 
 
-def handle_http_exception(error: HTTPException) -> Response:
+def handle_http_exception(error: HTTPException) -> Response | tuple[str, int, Any]:
+    if _browser_outside_api():
+        return web_error_page(error)  # a mistyped address in a browser gets a page, not JSON
     data = getattr(error, "data", None) or {}
     errors = data.get("messages")
     status = error.code or 500
@@ -97,6 +103,13 @@ def handle_http_exception(error: HTTPException) -> Response:
         errors=errors,
         headers=headers,
     )
+
+
+def _browser_outside_api() -> bool:
+    """Tell a browser asking for a page from an API client (which gets the JSON shape)."""
+    if request.path.startswith("/api"):
+        return False
+    return request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html"
 
 
 def handle_domain_error(error: DomainError) -> Response:

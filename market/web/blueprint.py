@@ -95,7 +95,11 @@ def error_page(status: int, message: str | None = None) -> tuple[str, int]:
     title = ERROR_TITLES.get(status) or HTTPStatus(status).phrase
     if status >= 500:
         title = "Something went wrong"
-    return render_template("web/error.html", status=status, title=title, message=message), status
+    # The helpers are passed here too: a mistyped address is answered outside this blueprint.
+    page = render_template(
+        "web/error.html", **page_helpers(), status=status, title=title, message=message
+    )
+    return page, status
 
 
 @blp.errorhandler(DomainError)

@@ -139,3 +139,15 @@ def test_static_files_are_served(client: FlaskClient, session: Session) -> None:
         assert css.status_code == 200 and css.mimetype == "text/css"
         assert js.status_code == 200 and "javascript" in js.mimetype
         assert "wait=25" in js.get_data(as_text=True)
+
+
+def test_a_mistyped_address_in_a_browser_is_a_page_and_in_the_api_json(
+    client: FlaskClient,
+) -> None:
+    browser = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+    page = client.get("/san-pham-khong-co", headers=browser)
+    assert page.status_code == 404 and page.mimetype == "text/html"
+    assert "<html" in text(page)
+    api = client.get("/api/v1/khong-co", headers=browser)
+    assert api.status_code == 404 and api.get_json()["code"] == 404
+    assert client.get("/san-pham-khong-co").get_json()["code"] == 404  # API clients get JSON
