@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Select, column, delete, func, select, table
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, contains_eager, defer, joinedload, selectinload
 
 from catalog.groups import product_groups
 from catalog.models import (
@@ -331,10 +331,18 @@ def status_condition(status: CertificationStatus, today: date) -> Any:
 
 
 def product_query(filters: ProductFilters, dialect: str, today: date | None = None) -> Select[Any]:
-    """Select products by the filters, ranked by relevance to `q` or sorted; id breaks ties."""
+    """Select products by the filters, ranked by relevance to `q` or sorted; id breaks ties.
+
+    Only the columns a product card shows are read. A sorted list joins the producer and the
+    certification into the page statement (the page count leaves them out); a ranked search reads
+    every match before the page is cut, so it fetches them afterwards by id instead of joining
+    them to every match.
+    """
     today = today or vietnam_today()
-    query = select(Product).options(
-        selectinload(Product.producer), selectinload(Product.current_certification)
+    terms = search_terms(filters.q or "")
+    query = select(Product).options(defer(Product.description), defer(Product.search_text))
+    query = query.options(
+        selectinload(Product.producer) if terms else joinedload(Product.producer, innerjoin=True)
     )
     if not filters.include_archived:
         query = query.where(Product.archived_at.is_(None))
@@ -349,17 +357,23 @@ def product_query(filters: ProductFilters, dialect: str, today: date | None = No
         query = query.where(Product.subgroup_code == filters.subgroup)
     if filters.producer_type:
         query = query.join(Product.producer).where(Producer.producer_type == filters.producer_type)
-    sort = filters.sort or "name"
+    sort = filters.sort or ("relevance" if terms else "name")
     if filters.stars or filters.status or sort == "stars":
-        query = query.outerjoin(Certification, Product.current_certification_id == Certification.id)
+        query = query.outerjoin(
+            Certification, Product.current_certification_id == Certification.id
+        ).options(contains_eager(Product.current_certification))
+    else:
+        query = query.options(
+            selectinload(Product.current_certification)
+            if terms
+            else joinedload(Product.current_certification)
+        )
     if filters.stars:
         query = query.where(Certification.stars == filters.stars)
     if filters.status:
         query = query.where(status_condition(filters.status, today))
-    terms = search_terms(filters.q or "")
     if terms:
         query, relevance = apply_search(query, dialect, terms)
-        sort = filters.sort or "relevance"
         if sort == "relevance":
             return query.order_by(relevance, Product.id)
     if sort == "stars":

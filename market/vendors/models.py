@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from catalog.models import Product
@@ -48,6 +48,18 @@ class Listing(Base):
             "stock",
             "search_title",
         ),
+        # Listings of a province by group, stars, price or stock, counted without reading the
+        # table (SQLite takes this index for any province filter: it must cover them all).
+        Index(
+            "ix_listings_province_filter",
+            "province_code",
+            "product_group",
+            "product_stars",
+            "archived_at",
+            "stall_id",
+            "price_vnd",
+            "stock",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -61,6 +73,12 @@ class Listing(Base):
     stock: Mapped[int]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Copies for the filters, written by database triggers (migration 0008), never by Python:
+    # the stall's province, the product's group and its current certification's stars while
+    # not revoked. Null for goods that are not catalog products.
+    province_code: Mapped[str | None] = mapped_column(String(2))
+    product_group: Mapped[str | None] = mapped_column(String(16))
+    product_stars: Mapped[int | None] = mapped_column(SmallInteger)
 
     stall: Mapped[Stall] = relationship()
     vendor: Mapped[Vendor] = relationship()

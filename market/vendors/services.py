@@ -9,14 +9,13 @@ from typing import Any, Protocol, TypeVar
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from catalog.models import Certification, Product
+from catalog.models import Product
 from market.core.audit import mask_account, record_audit
 from market.core.db import flush_unique, get_or_404, utcnow
 from market.core.errors import Conflict, DomainError, Forbidden
 from market.core.principals import Principal, Role
 from market.core.text import fold
 from market.markets.models import Market, Stall
-from market.places.models import Commune
 from market.vendors.models import Listing, Vendor
 from payments.banks import bank_by_bin
 
@@ -284,22 +283,17 @@ def listing_query(criteria: ListingFilter) -> Select[Any]:
         Listing.vendor_id: criteria.vendor_id,
     }
     query = query.where(*(column == value for column, value in equal.items() if value is not None))
-    if criteria.province or criteria.commune:
-        query = query.join(Market, Market.id == Stall.market_id)
-        if criteria.commune:
-            query = query.where(Market.commune_code == criteria.commune)
-        if criteria.province:
-            query = query.join(Commune, Commune.code == Market.commune_code).where(
-                Commune.province_code == criteria.province
-            )
-    if criteria.group or criteria.stars:
-        query = query.join(Product, Product.id == Listing.product_id)
-        if criteria.group:
-            query = query.where(Product.group_code == criteria.group)
-        if criteria.stars:
-            query = query.join(
-                Certification, Certification.id == Product.current_certification_id
-            ).where(Certification.stars == criteria.stars, Certification.revoked_at.is_(None))
+    # Province, group and stars are the listing's own copies (see Listing): one index range.
+    if criteria.province:
+        query = query.where(Listing.province_code == criteria.province)
+    if criteria.commune:
+        query = query.join(Market, Market.id == Stall.market_id).where(
+            Market.commune_code == criteria.commune
+        )
+    if criteria.group:
+        query = query.where(Listing.product_group == criteria.group)
+    if criteria.stars:
+        query = query.where(Listing.product_stars == criteria.stars)
     if criteria.min_price is not None:
         query = query.where(Listing.price_vnd >= criteria.min_price)
     if criteria.max_price is not None:

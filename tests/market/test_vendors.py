@@ -1,10 +1,13 @@
 """Vendors and their listings: registration, payout accounts, ownership, browsing."""
 
 from flask.testing import FlaskClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from market.core.principals import Role
+from market.places.models import Commune
 from market.vendors.models import Listing, Vendor
+from tests.factories.catalog import ProductFactory
 from tests.factories.markets import ListingFactory, StallFactory
 from tests.market.test_app import assert_error
 from tests.market.test_markets import count, vendor_headers
@@ -146,3 +149,52 @@ def test_an_archived_listing_leaves_the_shelf_but_not_the_database(
     shelf = client.get("/api/v1/listings", query_string={"stall": listing.stall_id}).get_json()
     assert shelf["total"] == 0
     assert client.get(f"/api/v1/listings/{listing.id}").status_code == 200
+
+
+def test_listing_filters_follow_the_market_the_product_and_its_certification(
+    client: FlaskClient,
+    auth,  # type: ignore[no-untyped-def]
+    session: Session,
+) -> None:
+    admin = auth(Role.ADMIN)
+    honey = ProductFactory(name="Mật ong bạc hà", group_code="FOOD", subgroup_code="1.2")
+    first = client.post(
+        f"/api/v1/products/{honey.id}/certifications",
+        headers=admin,
+        json={
+            "stars": 4,
+            "score": 75,
+            "decision_number": "12/QĐ-UBND",
+            "decision_date": "2025-08-01",
+            "issuing_level": "province",
+        },
+    ).get_json()
+    listing = ListingFactory(product_id=honey.id, title="Mật ong bạc hà")
+    market_id = listing.stall.market_id
+
+    def found(**filters: object) -> list[int]:
+        page = client.get("/api/v1/listings", query_string=filters).get_json()
+        return [item["id"] for item in page["items"]]
+
+    assert found(province="04", group="FOOD", stars=4) == [listing.id]
+    other, province = session.execute(
+        select(Commune.code, Commune.province_code)
+        .where(Commune.province_code != "04")
+        .order_by(Commune.code)
+        .limit(1)
+    ).one()
+    moved = client.patch(
+        f"/api/v1/markets/{market_id}", headers=admin, json={"commune_code": other}
+    )
+    assert moved.status_code == 200
+    assert found(province="04") == []
+    assert found(province=province) == [listing.id]
+
+    client.post(f"/api/v1/certifications/{first['id']}/revoke", headers=admin, json={"reason": "x"})
+    assert found(stars=4) == []
+    client.patch(
+        f"/api/v1/products/{honey.id}",
+        headers=admin,
+        json={"group_code": "BEVERAGE", "subgroup_code": "2.1"},
+    )
+    assert found(group="FOOD") == [] and found(group="BEVERAGE") == [listing.id]
