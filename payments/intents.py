@@ -9,7 +9,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cache
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Select, bindparam, insert, select
 from sqlalchemy.orm import Session
@@ -58,6 +58,17 @@ class Sale:
 
 # Where a sale happened: frozen on the intent at checkout and copied onto each ledger row.
 PLACE_FIELDS = ("vendor_id", "stall_id", "market_id", "commune_code", "province_code", "is_ocop")
+
+
+class IntentState(Protocol):
+    """What the state machine reads and changes: a PaymentIntent, or the bulk writer's own."""
+
+    method: PaymentMethod
+    status: PaymentStatus
+    amount_vnd: int
+    received_vnd: int
+    refunded_vnd: int
+    attention: str | None
 
 
 def _place(source: Sale | PaymentIntent) -> dict[str, Any]:
@@ -116,15 +127,7 @@ def open_intent(
 ) -> PaymentIntent:
     """Open the intent that collects `sale`; a VietQR one carries its dynamic code."""
     now = now or utcnow()
-    if method == PaymentMethod.CARD and not (
-        MIN_CARD_AMOUNT_VND <= sale.amount_vnd <= MAX_CARD_AMOUNT_VND
-    ):
-        raise DomainError(
-            f"Cards take {MIN_CARD_AMOUNT_VND:,} to {MAX_CARD_AMOUNT_VND:,} dong; "
-            f"this order is {sale.amount_vnd:,}. Pay by QR or cash instead.",
-            field="method",
-            reason="amount_out_of_card_range",
-        )
+    check_method_amount(method, sale.amount_vnd)
     statements = _statements(dialect_of(session))
     for _ in range(5):  # a reference collision: 32^8 makes a second one vanishingly rare
         values = _intent_values(sale, method, new_reference(), ttl, now)
@@ -140,21 +143,38 @@ def open_intent(
     return intent
 
 
+def check_method_amount(method: PaymentMethod, amount_vnd: int) -> None:
+    """Refuse a card payment outside the amounts cards take."""
+    if method == PaymentMethod.CARD and not (
+        MIN_CARD_AMOUNT_VND <= amount_vnd <= MAX_CARD_AMOUNT_VND
+    ):
+        raise DomainError(
+            f"Cards take {MIN_CARD_AMOUNT_VND:,} to {MAX_CARD_AMOUNT_VND:,} dong; "
+            f"this order is {amount_vnd:,}. Pay by QR or cash instead.",
+            field="method",
+            reason="amount_out_of_card_range",
+        )
+
+
+def qr_payload(sale: Sale, method: PaymentMethod, reference: str) -> str | None:
+    """Return the dynamic VietQR a VietQR intent shows, with its reference as the purpose."""
+    if method != PaymentMethod.VIETQR:
+        return None
+    return vietqr.encode(
+        vietqr.VietQR(
+            bin=sale.payee_bin,
+            account=sale.payee_account,
+            amount=sale.amount_vnd,
+            purpose=reference,
+            bill_number=reference,
+            store_label=sale.stall_label,
+        )
+    )
+
+
 def _intent_values(
     sale: Sale, method: PaymentMethod, reference: str, ttl: timedelta, now: datetime
 ) -> dict[str, Any]:
-    payload = None
-    if method == PaymentMethod.VIETQR:
-        payload = vietqr.encode(
-            vietqr.VietQR(
-                bin=sale.payee_bin,
-                account=sale.payee_account,
-                amount=sale.amount_vnd,
-                purpose=reference,
-                bill_number=reference,
-                store_label=sale.stall_label,
-            )
-        )
     return {
         "public_id": "pay_" + secrets.token_urlsafe(16),
         "order_id": sale.order_id,
@@ -166,7 +186,7 @@ def _intent_values(
         "reference": reference,
         "payee_bin": sale.payee_bin,
         "payee_account": sale.payee_account,
-        "qr_payload": payload,
+        "qr_payload": qr_payload(sale, method, reference),
         "expires_at": None if method == PaymentMethod.CASH else now + ttl,
         "attention": None,
         "created_at": now,
@@ -199,7 +219,7 @@ def _lookup(column: str, lock: bool) -> Select[PaymentIntent]:
     return query
 
 
-def check_refundable(intent: PaymentIntent, amount_vnd: int) -> None:
+def check_refundable(intent: IntentState, amount_vnd: int) -> None:
     """Refuse a refund of more than was received and not yet refunded."""
     refundable = intent.received_vnd - intent.refunded_vnd
     if not 0 < amount_vnd <= refundable:
@@ -294,7 +314,7 @@ def _append(
     return session.execute(statement, values).scalar()
 
 
-def check_transition(intent: PaymentIntent, kind: EventKind, amount_vnd: int) -> None:
+def check_transition(intent: IntentState, kind: EventKind, amount_vnd: int) -> None:
     """Refuse an event that the intent's status does not allow; change nothing."""
     if kind == EventKind.REFUNDED:
         check_refundable(intent, amount_vnd)
@@ -305,7 +325,7 @@ def check_transition(intent: PaymentIntent, kind: EventKind, amount_vnd: int) ->
         )
 
 
-def apply_event(intent: PaymentIntent, kind: EventKind, amount_vnd: int) -> LedgerKind | None:
+def apply_event(intent: IntentState, kind: EventKind, amount_vnd: int) -> LedgerKind | None:
     """Move `intent` to the status an event implies; return the ledger kind if money settled.
 
     Refused transitions raise a DomainError and leave the intent as it was.
@@ -328,7 +348,7 @@ def apply_event(intent: PaymentIntent, kind: EventKind, amount_vnd: int) -> Ledg
     return None
 
 
-def _status_after_money(intent: PaymentIntent) -> PaymentStatus:
+def _status_after_money(intent: IntentState) -> PaymentStatus:
     if intent.refunded_vnd:
         if intent.refunded_vnd == intent.received_vnd:
             return PaymentStatus.REFUNDED
@@ -340,7 +360,7 @@ def _status_after_money(intent: PaymentIntent) -> PaymentStatus:
     return PaymentStatus.PAID
 
 
-def _attention(intent: PaymentIntent, late: bool) -> str | None:
+def _attention(intent: IntentState, late: bool) -> str | None:
     """Say what the vendor must do about this payment, if anything."""
     notes = []
     if late:

@@ -8,7 +8,8 @@ payment implies its stall-month mark (both are written together, and migration 0
 so), which spares the mark's statement on a stall's second payment of a day.
 """
 
-from collections import Counter, defaultdict
+import operator
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -58,25 +59,63 @@ class _Upserts:
     market_months: Any
 
 
+TALLY_INDEX = {name: index for index, name in enumerate(TALLY_COLUMNS)}
+PAYMENTS = TALLY_INDEX["payments"]
+
+
 def first_of_month(day: date) -> date:
     """Return the first day of `day`'s month, the key of the monthly roll-ups."""
     return day.replace(day=1)
 
 
+class Totals:
+    """Counters to add, summed per local day, stall and method; months are summed from them.
+
+    The bulk writer adds a chunk of sales here and writes it with one statement per table.
+    """
+
+    def __init__(self) -> None:
+        # The counters in TALLY_COLUMNS order: lists add up faster than Counters.
+        self.stall_days: dict[tuple[Any, ...], list[int]] = {}
+        self.places: dict[tuple[Any, ...], Place] = {}
+
+    def add(
+        self, place: Place, local_date: date, method: PaymentMethod, counts: Mapping[str, int]
+    ) -> None:
+        """Add `counts` to a stall's day and method."""
+        key = (local_date, place.stall_id, method.value)
+        row = self.stall_days.get(key)
+        if row is None:
+            row = self.stall_days[key] = [0] * len(TALLY_COLUMNS)
+            self.places[key] = place
+        for name, value in counts.items():
+            row[TALLY_INDEX[name]] += value
+
+    def __bool__(self) -> bool:
+        return bool(self.stall_days)
+
+
 def roll_up(session: Session, changes: Iterable[Change]) -> None:
     """Add `changes` to the roll-ups: one statement per table, its rows in key order."""
-    stall_days: dict[tuple[Any, ...], Counter[str]] = defaultdict(Counter)
-    market_months: dict[tuple[Any, ...], Counter[str]] = defaultdict(Counter)
-    places: dict[tuple[Any, ...], Place] = {}
+    totals = Totals()
     for change in changes:
-        month = first_of_month(change.local_date)
-        day_key = (change.local_date, change.place.stall_id, change.method.value)
-        month_key = (month, change.place.market_id, change.method.value)
-        stall_days[day_key].update(change.counts)
-        market_months[month_key].update(change.counts)
-        places[day_key] = places[month_key] = change.place
-    if not stall_days:
+        totals.add(change.place, change.local_date, change.method, change.counts)
+    write_totals(session, totals)
+
+
+def write_totals(session: Session, totals: Totals) -> None:
+    """Add `totals` to the stall-day, stall-month and market-month roll-ups, in key order."""
+    if not totals:
         return
+    stall_days, places = totals.stall_days, dict(totals.places)
+    market_months: dict[tuple[Any, ...], list[int]] = {}
+    for key, counts in stall_days.items():
+        local_date, _, method = key
+        place = places[key]
+        month_key = (first_of_month(local_date), place.market_id, method)
+        month = market_months.setdefault(month_key, [0] * len(TALLY_COLUMNS))
+        month[:] = map(operator.add, month, counts)
+        places[month_key] = place
     upserts = _upserts(dialect_of(session))
     day_keys = sorted(stall_days)
     payments_today = session.execute(
@@ -85,7 +124,7 @@ def roll_up(session: Session, changes: Iterable[Change]) -> None:
     # A stall that had been paid earlier that day is marked active for the month already.
     first_today = {}
     for key, paid in zip(day_keys, payments_today, strict=True):
-        added = stall_days[key]["payments"]
+        added = stall_days[key][PAYMENTS]
         first_today[key] = added > 0 and paid == added
     newly_active = _mark_active(session, upserts.active_stalls, first_today, places)
     session.execute(
@@ -97,7 +136,7 @@ def roll_up(session: Session, changes: Iterable[Change]) -> None:
     )
 
 
-def _stall_day(key: tuple[Any, ...], counts: Counter[str], place: Place) -> dict[str, Any]:
+def _stall_day(key: tuple[Any, ...], counts: list[int], place: Place) -> dict[str, Any]:
     local_date, stall_id, method = key
     return {
         "local_date": local_date,
@@ -112,7 +151,7 @@ def _stall_day(key: tuple[Any, ...], counts: Counter[str], place: Place) -> dict
 
 
 def _market_month(
-    key: tuple[Any, ...], counts: Counter[str], place: Place, newly_active: int
+    key: tuple[Any, ...], counts: list[int], place: Place, newly_active: int
 ) -> dict[str, Any]:
     month, market_id, method = key
     return {
@@ -126,9 +165,9 @@ def _market_month(
     }
 
 
-def _tally(counts: Counter[str]) -> dict[str, int]:
+def _tally(counts: list[int]) -> dict[str, int]:
     # Every counter is written, zeros included, so each table needs one statement, built once.
-    return {name: counts[name] for name in TALLY_COLUMNS}
+    return dict(zip(TALLY_COLUMNS, counts, strict=True))
 
 
 def _mark_active(
@@ -144,12 +183,16 @@ def _mark_active(
         if first
     }
     newly_active: Counter[tuple[Any, ...]] = Counter()
-    # One statement per row: RETURNING must tell which rows were new, and it is seldom more.
-    for month, stall_id, method in sorted(markets):
-        params = {"month": month, "stall_id": stall_id, "method": method}
-        if session.execute(statement, params).first() is not None:
-            market_id = markets[(month, stall_id, method)].market_id
-            newly_active[(month, market_id, method)] += 1
+    if not markets:
+        return newly_active
+    # One statement for all of them: RETURNING gives the keys of the rows it inserted.
+    params = [
+        {"month": month, "stall_id": stall_id, "method": method}
+        for month, stall_id, method in sorted(markets)
+    ]
+    for month, stall_id, method in session.execute(statement, params):
+        key = (month, stall_id, PaymentMethod(method).value)
+        newly_active[(month, markets[key].market_id, key[2])] += 1
     return newly_active
 
 
@@ -162,7 +205,9 @@ def _upserts(dialect: str) -> _Upserts:
         stall_days=_adding(
             insert, table_of(StallDaySales), ("local_date", "stall_id", "method")
         ).returning(table_of(StallDaySales).c.payments, sort_by_parameter_order=True),
-        active_stalls=insert(active).on_conflict_do_nothing().returning(active.c.stall_id),
+        active_stalls=insert(active)
+        .on_conflict_do_nothing()
+        .returning(active.c.month, active.c.stall_id, active.c.method),
         market_months=_adding(
             insert,
             table_of(MarketMonthSales),

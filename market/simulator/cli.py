@@ -1,6 +1,8 @@
 """`ocop-market simulate`: play market days of a scenario into the database or a running server.
 
-Modes: `fast` writes through the service layer at simulated times; `live` drives a running
+Modes: `fast` writes through the bulk checkout and ledger (market.sales.bulk, payments.bulk:
+checkout's and the ledger's rules, a chunk of sales per transaction, on PostgreSQL written by a
+thread while the next chunk is computed) at simulated times; `live` drives a running
 server over HTTP (market/simulator/live.py) at the wall-clock time; `offline` writes nothing
 but the --export files. Every run ends with its calibration table (calibration.py), and with
 --export also writes its ledger and a PaySim-compatible CSV (exports.py).
@@ -35,11 +37,9 @@ from market.simulator.calibration import Figures, calibrate, format_calibration
 from market.simulator.exports import LEDGER_CSV, LEDGER_PARQUET, PAYSIM_CSV, Exporter
 from market.simulator.live import DEFAULT_URL, Api, LiveError, LivePlayer, Pace, create_world
 from market.simulator.scenario import Scenario, ScenarioError, builtin_scenarios, load_scenario
-from market.simulator.store import Player, Tally, store_world
+from market.simulator.store import BulkPlayer, ChunkWriter, Tally, run_key, store_world
 from market.simulator.world import World, build_world
 from payments.gateways.fake import FakeCardGateway
-
-COMMIT_EVERY = 500  # events per transaction: a crash loses at most this many
 
 
 @dataclass
@@ -127,15 +127,20 @@ def play_scenario(
         stored = store_world(session, world, first)
         session.commit()
         _announce(plan, world, first, days, seed)
-        player = Player(session, stored, gateway)
-        with (
-            _observed(plan, world, first, days, seed, export) as (events, figures),
-            click.progressbar(length=days, label="market days", show_eta=True) as bar,
-        ):
-            player.play(events, _progress(bar, first, session.commit))
-            player.finish()
-            session.commit()
-            bar.update(days)
+        # SQLite has one writer at a time: there, the player writes its chunks itself.
+        writer = ChunkWriter(engine) if engine.dialect.name == "postgresql" else None
+        player = BulkPlayer(session, stored, gateway, run_key(world, first), writer=writer)
+        try:
+            with (
+                _observed(plan, world, first, days, seed, export) as (events, figures),
+                click.progressbar(length=days, label="market days", show_eta=True) as bar,
+            ):
+                player.play(events, _progress(bar, first))
+                player.finish()
+                bar.update(days)
+        finally:
+            if writer is not None:  # after a failure, still write what was handed over
+                writer.close()
     _summarise(player.tally, time.perf_counter() - started, figures)
     return player.tally
 
@@ -224,16 +229,12 @@ def _announce(plan: Scenario, world: World, first: date, days: int, seed: int) -
     )
 
 
-def _progress(
-    bar, first: date, commit: Callable[[], None] | None = None
-) -> Callable[[Event], None]:
-    """Return a callback that moves the bar a day at a time, committing every COMMIT_EVERY."""
+def _progress(bar, first: date) -> Callable[[Event], None]:
+    """Return a callback that moves the bar a day at a time."""
     shown = _Progress(first)
 
     def progress(event: Event) -> None:
         shown.events += 1
-        if commit is not None and shown.events % COMMIT_EVERY == 0:
-            commit()
         today = event.at.date()
         if isinstance(event, Sale) and today > shown.day:
             bar.update((today - shown.day).days)

@@ -1,18 +1,26 @@
 """Play a simulated run into the database through the services real users go through.
 
-Every sale is a real checkout (`place_order`), every transfer a bank notification settled by
-`settle_transfer`, every card payment a charge through the configured card gateway, every
-expiry the same `expire_unpaid` the periodic job runs: the ledger and the roll-ups the reports
-read are written by the code that writes them in production, at the simulated times.
+`Player` goes one sale at a time: every sale is a real checkout (`place_order`), every transfer
+a bank notification settled by `settle_transfer`, every card payment a charge through the
+configured card gateway, every expiry the same `expire_unpaid` the periodic job runs: the ledger
+and the roll-ups the reports read are written by the code that writes them in production, at
+the simulated times.
+
+`BulkPlayer` plays the same events on the same clock (transfers at their moments, the expiry
+check every five simulated minutes) through the bulk checkout and ledger (market.sales.bulk,
+payments.bulk): the same rules, applied in memory, written a chunk of sales per transaction. It
+writes what `Player` writes, with public ids and references drawn from the run.
 """
 
 import heapq
 import itertools
+import queue
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from catalog import services as catalog
@@ -21,6 +29,7 @@ from market.core.clock import VIETNAM
 from market.core.principals import Principal, Role
 from market.markets import services as markets
 from market.markets.models import Stall
+from market.sales.bulk import BulkCheckout, Chunk
 from market.sales.services import LineRequest, expire_unpaid, place_order
 from market.simulator.behaviour import Adoption, Event, Outcome, Restock, Sale
 from market.simulator.world import World
@@ -34,6 +43,7 @@ from payments.transfers import settle_transfer
 
 EXPIRY_CHECK = timedelta(minutes=5)  # how often the simulated expiry job runs
 TEST_CARD = "pm_card_visa"
+CHUNK_SALES = 20_000  # sales per transaction in bulk: a crash loses at most this many
 
 
 @dataclass
@@ -195,8 +205,11 @@ class Player:
         if self._next_expiry is None:
             self._next_expiry = now + EXPIRY_CHECK
         elif force or now >= self._next_expiry:
-            self.tally.expired += expire_unpaid(self.session, now)
+            self.tally.expired += self._expire_unpaid(now)
             self._next_expiry = now + EXPIRY_CHECK
+
+    def _expire_unpaid(self, now: datetime) -> int:
+        return expire_unpaid(self.session, now)
 
     def _sell(self, sale: Sale) -> None:
         order = place_order(
@@ -253,3 +266,136 @@ class Player:
 
     def _schedule(self, moment: datetime, action: Callable[[], None]) -> None:
         heapq.heappush(self._due, (moment, next(self._order), action))
+
+
+def run_key(world: World, start: date) -> str:
+    """Return what names a run: its scenario, seed and first day, as the exports name it."""
+    return f"{world.scenario}/{world.seed}/{start.isoformat()}"
+
+
+class ChunkWriter:
+    """Write chunks in a thread, each in its own transaction and in order, while the next is
+    computed: the database works on one chunk while Python checks out the next.
+
+    At most `depth` chunks wait, which bounds the memory; the first failure stops the writing
+    and is raised to the player at its next chunk or at `close`.
+    """
+
+    def __init__(self, engine: Engine, depth: int = 1) -> None:
+        self.engine = engine
+        self._queue: queue.Queue[Chunk | None] = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="chunk-writer", daemon=True)
+        self._thread.start()
+
+    def put(self, chunk: Chunk) -> None:
+        self._raise()
+        self._queue.put(chunk)
+
+    def close(self) -> None:
+        """Wait for every chunk to be written; raise the writer's error if it failed."""
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+        self._raise()
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            raise RuntimeError("writing a chunk failed") from self._error
+
+    def _run(self) -> None:
+        with Session(self.engine) as session:
+            while (chunk := self._queue.get()) is not None:
+                if self._error is not None:
+                    continue  # drain, so that the player never waits on a full queue
+                try:
+                    with session.begin():
+                        chunk.write(session)
+                except BaseException as error:  # handed to the player's thread
+                    self._error = error
+
+
+class BulkPlayer(Player):
+    """Play a run like Player, checked out and written in chunks of `chunk` sales.
+
+    Each chunk is written in one transaction: in `session`'s, committed by `commit`, or with a
+    `writer`, by its thread while the next chunk is computed. `finish` writes the last one.
+    """
+
+    def __init__(
+        self,
+        session: Session,
+        stored: Stored,
+        gateway: CardGateway,
+        run: str,
+        chunk: int = CHUNK_SALES,
+        commit: Callable[[], None] | None = None,
+        writer: ChunkWriter | None = None,
+    ) -> None:
+        super().__init__(session, stored, gateway)
+        self.card_gateway = gateway
+        self.checkout = BulkCheckout(session, stored.stalls.values(), run)
+        self.chunk = chunk
+        self.commit = commit or session.commit
+        self.writer = writer
+        self._in_chunk = 0
+
+    def finish(self) -> None:
+        super().finish()
+        self.flush()
+        if self.writer is not None:
+            self.writer.close()
+
+    def flush(self) -> None:
+        """Write (or hand to the writer) and commit what the chunk checked out, paid and expired."""
+        chunk = self.checkout.take()
+        if self.writer is None:
+            chunk.write(self.session)
+        else:
+            self.writer.put(chunk)
+        self.commit()  # the adoptions, and the end of the reads that drew ids
+        self._in_chunk = 0
+
+    def _expire_unpaid(self, now: datetime) -> int:
+        return self.checkout.expire_unpaid(now)
+
+    def _sell(self, sale: Sale) -> None:
+        order = self.checkout.place_order(
+            stall_id=self.stored.stalls[sale.stall],
+            lines=[
+                LineRequest(self.stored.listings[line.listing], line.quantity)
+                for line in sale.lines
+            ],
+            method=sale.method,
+            actor=self.stored.vendors[sale.vendor],
+            now=sale.at,
+        )
+        self.tally.sales += 1
+        payment = order.payment
+        ledger = self.checkout.ledger
+        if sale.method == PaymentMethod.CARD:
+            ledger.attempt_card(self.card_gateway, payment, TEST_CARD, sale.at)
+            self.tally.cards += 1
+        elif sale.method == PaymentMethod.VIETQR and sale.outcome != Outcome.FAILED:
+            assert sale.transfer_delay is not None and sale.transferred_vnd is not None
+            transfer = BankTransfer(
+                provider="simbank",
+                transaction_id=f"SIM{payment.reference}",
+                account_number=self.stored.accounts[sale.vendor],
+                amount_vnd=sale.transferred_vnd,
+                memo=f"{payment.reference} chuyen tien",
+                occurred_at=sale.at + sale.transfer_delay,
+                incoming=True,
+            )
+
+            def settle() -> None:
+                ledger.settle_transfer(transfer, payment)
+                self.tally.transfers += 1
+
+            self._schedule(transfer.occurred_at, settle)
+        self._in_chunk += 1
+        if self._in_chunk >= self.chunk:
+            self.flush()
+
+    def _restock(self, restock: Restock) -> None:
+        self.checkout.set_stock(self.stored.listings[restock.listing], restock.stock)

@@ -1,0 +1,158 @@
+"""Fast mode's bulk writer writes what the one-sale-at-a-time services write."""
+
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from market.reports.model import Grain, Place
+from market.reports.services import ReportQuery, build_report
+from market.sales.bulk import fingerprint
+from market.sales.models import Order
+from market.sales.services import LineRequest, _fingerprint
+from market.simulator.behaviour import play
+from market.simulator.scenario import load_scenario
+from market.simulator.store import BulkPlayer, Player, Stored, Tally, run_key, store_world
+from market.simulator.world import build_world
+from market.vendors.models import Listing
+from payments.gateways.fake import FakeCardGateway
+from payments.models import (
+    TALLY_COLUMNS,
+    ActiveStallMonth,
+    BankNotification,
+    LedgerEntry,
+    MarketMonthSales,
+    PaymentEvent,
+    PaymentIntent,
+    PaymentMethod,
+    StallDaySales,
+)
+
+START = date(2026, 10, 30)  # a week before the launch campaign, so QR arrives mid-run
+DAYS = 16
+COMMUNE = Place("commune", "01273", "Phường Thục Phán")
+
+
+def play_both_ways(
+    session: Session, scenario_path: Path, chunk: int
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Play the same run one sale at a time and in bulk, each in a savepoint rolled back after."""
+    results = []
+    for bulk in (False, True):
+        savepoint = session.begin_nested()
+        scenario = load_scenario(scenario_path)
+        world = build_world(scenario, 7)
+        stored = store_world(session, world, START)
+        gateway = FakeCardGateway()
+        if bulk:
+            player: Player = BulkPlayer(
+                session, stored, gateway, run_key(world, START), chunk, commit=session.flush
+            )
+        else:
+            player = Player(session, stored, gateway)
+        player.play(play(world, scenario, START, DAYS, 7))
+        player.finish()
+        session.flush()
+        results.append(written(session, stored, player.tally))
+        savepoint.rollback()
+    return results[0], results[1]
+
+
+def written(session: Session, stored: Stored, tally: Tally) -> dict[str, Any]:
+    """Return what a run wrote, keyed by the world's keys instead of database ids."""
+    stalls = {id_: key for key, id_ in stored.stalls.items()}
+    listings = {id_: key for key, id_ in stored.listings.items()}
+    sums = [func.count(), func.sum(LedgerEntry.amount_vnd)]
+    return {
+        "tally": tally,
+        "ledger": sorted(
+            session.execute(
+                select(
+                    LedgerEntry.method,
+                    LedgerEntry.kind,
+                    LedgerEntry.is_late,
+                    LedgerEntry.is_ocop,
+                    LedgerEntry.local_date,
+                    *sums,
+                ).group_by(
+                    LedgerEntry.method,
+                    LedgerEntry.kind,
+                    LedgerEntry.is_late,
+                    LedgerEntry.is_ocop,
+                    LedgerEntry.local_date,
+                )
+            ).all()
+        ),
+        "intents": sorted(
+            session.execute(
+                select(
+                    PaymentIntent.method,
+                    PaymentIntent.status,
+                    PaymentIntent.attention.is_(None),
+                    func.count(),
+                    func.sum(PaymentIntent.received_vnd),
+                ).group_by(
+                    PaymentIntent.method, PaymentIntent.status, PaymentIntent.attention.is_(None)
+                )
+            ).all()
+        ),
+        "events": sorted(
+            session.execute(
+                select(PaymentEvent.kind, PaymentEvent.source, func.count()).group_by(
+                    PaymentEvent.kind, PaymentEvent.source
+                )
+            ).all()
+        ),
+        "notifications": session.execute(
+            select(BankNotification.match, func.count(), func.sum(BankNotification.amount_vnd))
+            .group_by(BankNotification.match)
+            .order_by(BankNotification.match)
+        ).all(),
+        "orders": session.execute(
+            select(
+                func.count(),
+                func.sum(Order.total_vnd),
+                func.count(Order.stock_released_at),
+            )
+        ).one(),
+        "stock": {
+            listings[id_]: stock
+            for id_, stock in session.execute(select(Listing.id, Listing.stock)).all()
+        },
+        "stall_days": {
+            (row.local_date, stalls[row.stall_id], row.method): [
+                getattr(row, name) for name in TALLY_COLUMNS
+            ]
+            for row in session.scalars(select(StallDaySales))
+        },
+        "market_months": {
+            (row.month, row.method): [row.active_stalls, *(getattr(row, n) for n in TALLY_COLUMNS)]
+            for row in session.scalars(select(MarketMonthSales))
+        },
+        "active_stalls": session.scalar(select(func.count()).select_from(ActiveStallMonth)),
+        "report": build_report(
+            session,
+            ReportQuery([COMMUNE], START, START + timedelta(days=DAYS - 1), Grain.DAY),
+        ).values,
+    }
+
+
+@pytest.mark.parametrize("chunk", [37, 20_000])
+def test_bulk_writes_the_same_ledger_roll_ups_and_report_as_one_sale_at_a_time(
+    session: Session, small_scenario: Path, chunk: int
+) -> None:
+    one_by_one, bulk = play_both_ways(session, small_scenario, chunk)
+
+    assert bulk["tally"].sales > 500
+    assert bulk["tally"].transfers > 50 and bulk["tally"].expired > 0
+    for part in one_by_one:
+        assert bulk[part] == one_by_one[part], part
+
+
+def test_bulk_orders_carry_the_fingerprint_checkout_computes() -> None:
+    lines = [LineRequest(12, 3), LineRequest(7, 1)]
+    for method in PaymentMethod:
+        assert fingerprint(4, lines, method) == _fingerprint(4, lines, method)
