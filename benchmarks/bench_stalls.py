@@ -10,11 +10,12 @@ the CPU each party used, since other work on a shared machine moves them.
 
     .venv/bin/python benchmarks/bench_stalls.py --stalls 10 20 40 [--repeat 2]
         [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/ocop_load]
-        [--run-time 60] [--workers N] [--threads 4] [--output DIR]
+        [--run-time 60] [--workers N] [--threads N] [--redis-url URL] [--output DIR]
 """
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -23,9 +24,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # loadtest/ is not an installed package
 
 from loadtest import run  # noqa: E402
+from loadtest.scenario import load_profile  # noqa: E402
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/ocop_load"
-BANK_USERS = 2  # the stalls profile's bank.users_per_worker, one Locust process
+BANK_USERS = load_profile("stalls").bank.users_per_worker  # one Locust process
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,14 +37,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database-url", default=DEFAULT_URL)
     parser.add_argument("--run-time", type=int, default=60)
     parser.add_argument("--workers", type=int)
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--threads", type=int, help="per gunicorn worker [default: serve's]")
+    parser.add_argument("--redis-url", help="the server's REDIS_URL [default: none]")
     parser.add_argument("--output", type=Path, default=Path("artifacts/bench_stalls"))
     args = parser.parse_args(argv)
     rows = []
     for stalls in args.stalls:
         for attempt in range(1, args.repeat + 1):
             name = f"{args.database_url}_{stalls}_{attempt}_{int(time.time())}"
-            output = args.output / f"stalls{stalls}-t{args.threads}-{attempt}-{int(time.time())}"
+            setting = f"t{args.threads or 'd'}{'-redis' if args.redis_url else ''}"
+            output = args.output / f"stalls{stalls}-{setting}-{attempt}-{int(time.time())}"
             options = run.RunOptions(
                 output=output,
                 database_url=name,
@@ -53,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
                 profile="stalls",
                 workers=args.workers,
                 threads=args.threads,
+                redis_url=args.redis_url,
             )
             status = run.run(options, echo=lambda line: None)
             rows.append(row(stalls, attempt, status, output))
@@ -81,6 +86,7 @@ def row(stalls: int, attempt: int, status: int, output: Path) -> dict[str, objec
         "long_poll_p50_ms": waits[0]["p50_ms"] if waits else None,
         "audit_problems": len(summary["audit"]["problems"]),
         "cores": summary["machine"].get("cores_used"),
+        "load_average": " ".join(f"{value:.2f}" for value in os.getloadavg()),
         "server": summary["server"],
         "output": str(output),
     }
@@ -93,7 +99,8 @@ def format_row(values: dict[str, object]) -> str:
         f"codes/stall/30 s {values['codes_per_stall_per_30s']} (paid "
         f"{values['paid_per_stall_per_30s']}), long-poll p50 "
         f"{values['long_poll_p50_ms']} ms, audit problems {values['audit_problems']}, "
-        f"exit {values['status']}; cores {values['cores']}; {values['server']}"
+        f"exit {values['status']}; cores {values['cores']}; load average after "
+        f"{values['load_average']}; {values['server']}"
     )
 
 

@@ -65,7 +65,16 @@ def default_output() -> Path:
     type=click.IntRange(1, 64),
     help="Gunicorn workers [default: as `serve`: 1 on SQLite, 2 per core on PostgreSQL].",
 )
-@click.option("--threads", type=click.IntRange(1, 64), default=4, show_default=True)
+@click.option(
+    "--threads",
+    type=click.IntRange(1, 1000),
+    help="Threads per gunicorn worker [default: as `serve`].",
+)
+@click.option(
+    "--redis-url",
+    help="The server's REDIS_URL, e.g. redis://127.0.0.1:6379/0: a payment's change wakes the "
+    "screens waiting for it in every worker at once [default: none, each worker its own].",
+)
 @click.option(
     "--processes",
     type=click.IntRange(0, 64),

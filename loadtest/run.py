@@ -75,7 +75,8 @@ class RunOptions:
     scenario: Path = DEFAULT_SCENARIO
     objectives: Path = slo.DEFAULT_SLO
     workers: int | None = None  # gunicorn's; None: as `ocop-market serve` chooses
-    threads: int = 4
+    threads: int | None = None  # per gunicorn worker; None: `ocop-market serve`'s default
+    redis_url: str | None = None  # the server's REDIS_URL: waiting screens woken across workers
     processes: int = 0  # Locust worker processes forked under a master; 0: one local process
     expect_workers: int = 0  # or: a master that waits for this many workers started by hand
     keep_database: bool = False
@@ -309,8 +310,10 @@ class Server:
         self.threads = options.threads
         self.command = [
             ocop_market(), "serve", "--host", "127.0.0.1", "--port", str(self.port),
-            "--workers", str(self.workers), "--threads", str(self.threads),
+            "--workers", str(self.workers),
         ]  # fmt: skip
+        if self.threads is not None:
+            self.command += ["--threads", str(self.threads)]
         self.env = {
             **os.environ,
             "DATABASE_URL": url.render_as_string(hide_password=False),
@@ -321,11 +324,15 @@ class Server:
             # measure the limiter, not the server.
             "RATELIMIT_ENABLED": "0",
         }
+        self.env.pop("REDIS_URL", None)  # only the run's own choice
+        if options.redis_url:
+            self.env["REDIS_URL"] = options.redis_url
         self.process: subprocess.Popen[bytes] | None = None
 
     def describe(self) -> str:
         return (
-            f"gunicorn {self.workers} workers x {self.threads} threads on {self.base} "
+            f"gunicorn {self.workers} workers x {self.threads or 'default'} threads"
+            f"{' + Redis' if 'REDIS_URL' in self.env else ''} on {self.base} "
             f"(pid {self.process.pid if self.process else '-'})"
         )
 

@@ -26,6 +26,7 @@ from market.reports.views import blp as reports_blp
 from market.sales.views import blp as sales_blp
 from market.vendors.views import blp as vendors_blp
 from market.web import blp as web_blp
+from payments.changes import attach_board
 from payments.gateways.factory import card_gateway_from_settings
 from payments.views import blp as payments_blp
 
@@ -57,6 +58,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["migration_heads"] = migrate.head_revisions()
 
     db.init_app(app)
+    # Wake this process's waiting payment screens on changes from every process (REDIS_URL).
+    attach_board(app.extensions["database"].engine, app.config["REDIS_URL"])
     app.extensions["card_gateway"] = (
         card_gateway_from_settings(app.config) if app.config["CARD_GATEWAY"] else None
     )

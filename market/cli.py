@@ -2,6 +2,7 @@
 
 import gc
 import json
+import logging
 import os
 import secrets
 import threading
@@ -42,6 +43,8 @@ from market.sales.services import expire_unpaid
 from market.simulator.cli import play_scenario, simulate_command
 from payments import qr, vietqr
 from payments.banks import find_bank
+
+logger = logging.getLogger(__name__)
 
 
 @click.group(cls=FlaskGroup, create_app=create_app, add_version_option=False)
@@ -162,6 +165,14 @@ def _cli_user(action: Callable[..., User], session: Session, *args: Any) -> User
         raise click.ClickException(error.message) from error
 
 
+# A waiting vendor screen holds a gthread thread for up to 25 s (payments/changes.py): a worker
+# needs a thread per open checkout screen beside the ones doing work. Idle threads cost little
+# memory and no CPU; the database pool (5 + 10 overflow per worker) bounds the ones that query.
+DEFAULT_THREADS = 100
+MAX_THREADS = 1000
+KEEPALIVE_SECONDS = 20
+
+
 def server_options(command: Any) -> Any:
     """Add the options shared by `serve` and `demo`."""
     options = [
@@ -172,7 +183,14 @@ def server_options(command: Any) -> Any:
             type=click.IntRange(1, 64),
             help="Gunicorn worker processes [default: 1 on SQLite, 2 per core on PostgreSQL].",
         ),
-        click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64)),
+        click.option(
+            "--threads",
+            default=DEFAULT_THREADS,
+            show_default=True,
+            type=click.IntRange(1, MAX_THREADS),
+            help="Threads per worker; a vendor screen waiting for a payment holds one (but no "
+            "database connection), so allow for every open checkout screen.",
+        ),
         click.option("--dev", is_flag=True, help="Use Flask's development server instead."),
         click.option(
             "--expire-every",
@@ -194,7 +212,9 @@ def serve(
     host: str, port: int, workers: int | None, threads: int, dev: bool, expire_every: int
 ) -> None:
     """Serve the API and pages with gunicorn on 127.0.0.1:5000."""
-    run_server(current_app, host, port, workers, threads, dev, expire_every)
+    # The app itself, not the proxy: the expiry thread runs outside this command's app context.
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    run_server(app, host, port, workers, threads, dev, expire_every)
 
 
 @cli.command("demo")
@@ -273,7 +293,7 @@ def start_expiry_loop(app: Flask, every: int) -> None:
                 with app.app_context(), db.state.sessionmaker.begin() as session:
                     expire_unpaid(session)
             except Exception:  # keep expiring after a passing database error
-                app.logger.exception("expiring unpaid payments failed")
+                logger.exception("expiring unpaid payments failed")
 
     threading.Thread(target=loop, name="expire-unpaid", daemon=True).start()
 
@@ -379,5 +399,9 @@ def run_server(
             "accesslog": "-",
             "errorlog": "-",
             "graceful_timeout": 10,
+            # An idle keep-alive connection parks in the worker's poller, holding no thread; the
+            # bank's notification service reuses its connections, and one the server closed
+            # (gunicorn's default: after 2 s) while a notification was on its way failed it.
+            "keepalive": KEEPALIVE_SECONDS,
         }
     ).run()

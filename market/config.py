@@ -39,6 +39,10 @@ DEFAULTS: dict[str, Any] = {
     "STRIPE_API_KEY": None,
     "STRIPE_API_BASE": None,
     "STRIPE_WEBHOOK_SECRETS": [],
+    # Redis that wakes, in every server process, the screens waiting for a payment the moment
+    # its status changes (payments/changes.py); unset, a process wakes only its own and the
+    # others look again every second. E.g. redis://127.0.0.1:6379/0.
+    "REDIS_URL": None,
     # Proxies in front of the app whose X-Forwarded-For/-Proto to trust (nginx: 1); 0 trusts none,
     # so rate limits key on the connecting address and nobody can pick theirs with a header.
     "PROXY_HOPS": 0,
@@ -72,6 +76,7 @@ ENVIRONMENT: dict[str, Any] = {
     "STRIPE_API_BASE": str,
     # Several secrets, comma-separated, while a rotated one is phased out.
     "STRIPE_WEBHOOK_SECRETS": lambda value: [part.strip() for part in value.split(",") if part],
+    "REDIS_URL": str,
     "PROXY_HOPS": int,
     "RATELIMIT_ENABLED": _flag,
     "RATELIMIT_STORAGE_URI": str,

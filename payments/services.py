@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from market.core.errors import DomainError, NotFound
-from payments import bank_formats, intents, qr, transfers, vietqr
+from payments import bank_formats, changes, intents, qr, transfers, vietqr
 from payments.models import PaymentIntent, PaymentStatus
 
 
@@ -29,19 +29,28 @@ def await_change(
     public_id: str,
     seen: PaymentStatus | None,
     wait_seconds: float,
-    poll_seconds: float = 1.0,
+    board: changes.ChangeBoard | None = None,
 ) -> PaymentIntent:
     """Return the intent once its status differs from `seen`, or when `wait_seconds` have passed.
 
-    A vendor's screen long-polls this instead of asking every second.
+    A vendor's screen long-polls this instead of asking every second. The commit that changes
+    the status wakes it (payments/changes.py); it also looks again every few seconds, or every
+    second without Redis, for changes no board announced. It holds no database connection
+    while it waits.
     """
+    if seen is None or wait_seconds <= 0:
+        return intents.get_intent(session, public_id)
+    board = board or changes.board_for(session)
     deadline = time.monotonic() + wait_seconds
-    while True:
-        intent = intents.get_intent(session, public_id)
-        if seen is None or intent.status != seen or time.monotonic() >= deadline:
-            return intent
-        session.rollback()  # end the read snapshot, so the next look sees what others committed
-        time.sleep(min(poll_seconds, max(0.0, deadline - time.monotonic())))
+    with board.watch(public_id) as woken:  # before the first look: no change slips between
+        while True:
+            intent = intents.get_intent(session, public_id)
+            left = deadline - time.monotonic()
+            if intent.status != seen or left <= 0:
+                return intent
+            session.rollback()  # end the read and free the connection while waiting
+            woken.wait(min(board.recheck_seconds, left))
+            woken.clear()
 
 
 def payment_image(session: Session, public_id: str, image_format: str) -> bytes:

@@ -25,6 +25,7 @@ def test_the_stalls_profile_overrides_the_vendor_and_the_bank():
     assert profile.users == {"vendor": 1}
     assert (profile.vendor.sale_every_seconds, profile.vendor.cash_share) == (30.0, 0.0)
     assert profile.bank.paid_delay_median_seconds == 10.0
+    assert profile.bank.users_per_worker == 8  # hundreds of stalls' notifications, in parallel
     assert profile.bank.duplicate_rate == load_profile("market-night").bank.duplicate_rate
 
 
