@@ -12,18 +12,16 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from market import migrate
-from market.accounts.services import create_user
-from market.core.principals import Role
-from market.markets.models import Market, MarketKind, Stall, StallCategory
+from market.markets.models import Stall
 from market.places.services import load_places
-from market.vendors.models import Listing, Vendor
+from market.vendors.models import Listing
 from payments.models import LedgerEntry, PaymentIntent
 from tests.payments import banks
+from tests.scratch import add_stall, scratch_database
 from tests.settings import TEST_SECRETS
 
 # Concurrency levels: each race runs once per level. PostgreSQL, where the row locks and unique
@@ -39,21 +37,9 @@ def workers(request: pytest.FixtureRequest) -> int:
 
 @pytest.fixture(scope="module")
 def scratch_url(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A migrated database of this module's own, dropped afterwards."""
-    url = make_url(database_url)
-    if url.get_backend_name() == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('races') / 'races.sqlite3'}"
-        return
-    name = f"ocop_races_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
+    """A database of this module's own, dropped afterwards."""
+    with scratch_database(database_url, tmp_path_factory.mktemp("races"), "races") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -73,40 +59,8 @@ def race_app(scratch_url: str) -> Iterator[Flask]:
 def stall(race_app: Flask) -> dict[str, int]:
     """A committed stall selling one listing with one item left."""
     with race_app.extensions["database"].sessionmaker.begin() as session:
-        user = create_user(session, "Race vendor", Role.VENDOR)
-        vendor = Vendor(
-            user_id=user.id,
-            display_name="Quầy đua",
-            bank_bin="970436",
-            account_number=banks.ACCOUNT,
-            account_holder="NONG THI HOA",
-        )
-        market = Market(
-            name="Chợ đêm",
-            search_name="cho dem",
-            commune_code="01273",
-            kind=MarketKind.WALKING_STREET,
-            schedule=[],
-        )
-        stall = Stall(
-            market=market,
-            vendor=vendor,
-            code=uuid.uuid4().hex[:8],
-            name="Mật ong",
-            category=StallCategory.OCOP_PRODUCTS,
-        )
-        listing = Listing(
-            vendor=vendor,
-            stall=stall,
-            title="Mật ong",
-            search_title="mat ong",
-            unit="chai",
-            price_vnd=250_000,
-            stock=1,
-        )
-        session.add_all([vendor, market, stall, listing])
-        session.flush()
-        return {"stall_id": stall.id, "listing_id": listing.id}
+        made = add_stall(session, "Mật ong", [("Mật ong", 250_000, 1)], vendor_name="Quầy đua")
+    return {"stall_id": made.stall_id, "listing_id": made.listing_ids[0]}
 
 
 def at_once(app: Flask, workers: int, call: Callable[[Any, int], Any]) -> list[Any]:

@@ -9,25 +9,19 @@ import os
 import socket
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlparse
 
 import pytest
 from flask import Flask
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from market import migrate
-from market.accounts.services import create_user
 from market.app import create_app
-from market.core.principals import Role
-from market.markets.models import Market, MarketKind, Stall, StallCategory
 from market.places.services import load_places
-from market.vendors.models import Listing, Vendor
 from payments.changes import ChangeBoard, attach_board
 from tests.payments import banks
+from tests.scratch import add_stall, scratch_database
 from tests.settings import TEST_SECRETS
 
 REDIS_URL = os.environ.get("OCOP_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -52,21 +46,8 @@ needs_redis = pytest.mark.skipif(
 @pytest.fixture(scope="module")
 def scratch_url(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A migrated database of this module's own, with the places, dropped afterwards."""
-    url = make_url(database_url)
-    if url.get_backend_name() == "sqlite":
-        scratch = f"sqlite:///{tmp_path_factory.mktemp('waiting') / 'waiting.sqlite3'}"
-        yield migrated(scratch)
-        return
-    name = f"ocop_waiting_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield migrated(url.set(database=name).render_as_string(hide_password=False))
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database(database_url, tmp_path_factory.mktemp("waiting"), "waiting") as url:
+        yield migrated(url)
 
 
 def migrated(url: str) -> str:
@@ -96,41 +77,9 @@ def apps(scratch_url: str) -> Iterator[list[Flask]]:
 def open_payment(app: Flask) -> dict[str, Any]:
     """Commit a stall selling one 250,000 dong honey, order it by VietQR, return the payment."""
     with app.extensions["database"].sessionmaker.begin() as session:
-        user = create_user(session, "Waiting vendor", Role.VENDOR)
-        vendor = Vendor(
-            user_id=user.id,
-            display_name="Quầy chờ",
-            bank_bin="970436",
-            account_number=banks.ACCOUNT,
-            account_holder="NONG THI HOA",
-        )
-        market = Market(
-            name="Chợ đêm",
-            search_name="cho dem",
-            commune_code="01273",
-            kind=MarketKind.WALKING_STREET,
-            schedule=[],
-        )
-        stall = Stall(
-            market=market,
-            vendor=vendor,
-            code=uuid.uuid4().hex[:8],
-            name="Mật ong",
-            category=StallCategory.OCOP_PRODUCTS,
-        )
-        listing = Listing(
-            vendor=vendor,
-            stall=stall,
-            title="Mật ong",
-            search_title="mat ong",
-            unit="chai",
-            price_vnd=250_000,
-            stock=5,
-        )
-        session.add_all([vendor, market, stall, listing])
-        session.flush()
-        lines = [{"listing_id": listing.id, "quantity": 1}]
-        order = {"stall_id": stall.id, "method": "vietqr", "lines": lines}
+        made = add_stall(session, "Mật ong", [("Mật ong", 250_000, 5)], vendor_name="Quầy chờ")
+    lines = [{"listing_id": made.listing_ids[0], "quantity": 1}]
+    order = {"stall_id": made.stall_id, "method": "vietqr", "lines": lines}
     response = app.test_client().post("/api/v1/orders", json=order)
     assert response.status_code == 201, response.get_json()
     payment: dict[str, Any] = response.get_json()["payment"]

@@ -13,6 +13,7 @@ The default run injects OCOP_CRASH_KILLS=3 kills; more on demand, e.g.
 OCOP_RUN_SLOW=1 OCOP_CRASH_KILLS=20 OCOP_CRASH_SEED=11 .venv/bin/python -m pytest tests/reliability
 """
 
+import http.client
 import json
 import os
 import random
@@ -23,7 +24,6 @@ import threading
 import time
 import urllib.error
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -37,17 +37,13 @@ from sqlalchemy.orm import sessionmaker
 from loadtest.audit import gather, judge
 from loadtest.run import free_port, ocop_market
 from market import migrate
-from market.accounts.services import create_user
 from market.core.db import create_db_engine, utcnow
-from market.core.principals import Role
-from market.markets.models import Market, MarketKind, Stall, StallCategory
 from market.places.services import load_places
 from market.sales.services import expire_unpaid
-from market.vendors.models import Listing, Vendor
 from payments.bank_formats import sign_simbank
 from payments.models import PaymentIntent, PaymentStatus
-from tests.market.test_races import scratch_url  # noqa: F401  (a fixture)
 from tests.payments import banks
+from tests.scratch import add_stall, scratch_database
 
 pytestmark = pytest.mark.slow
 
@@ -124,67 +120,37 @@ class Server:
 
 
 def post(base: str, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, Any]:
-    """POST and return (status, JSON body); (0, None) when the server is not there."""
+    """POST and return (status, JSON body); (0, None) when the server is not there.
+
+    A server killed mid-answer cuts the body short (IncompleteRead): the caller does not know
+    whether the request took effect, and retries it, as a real client or bank would.
+    """
     request = urllib.request.Request(
         base + path, data=body, headers={"Content-Type": "application/json", **headers}
     )
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        with error:
-            return error.code, json.loads(error.read() or b"null")
-    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            with error:
+                return error.code, json.loads(error.read() or b"null")
+    except (urllib.error.URLError, http.client.HTTPException, ConnectionError, TimeoutError):
         return 0, None
 
 
 @pytest.fixture
-def shop_database(scratch_url: str) -> Iterator[tuple[str, dict[int, int], int]]:  # noqa: F811
+def shop_database(database_url: str, tmp_path: Path) -> Iterator[tuple[str, dict[int, int], int]]:
     """A migrated scratch database with one stall selling five listings."""
-    engine = create_db_engine(scratch_url)
-    migrate.upgrade(engine)
-    with sessionmaker(engine).begin() as session:
-        load_places(session)
-        user = create_user(session, "Crash vendor", Role.VENDOR)
-        vendor = Vendor(
-            user_id=user.id,
-            display_name="Quầy thử sập",
-            bank_bin="970436",
-            account_number=banks.ACCOUNT,
-            account_holder="NONG THI HOA",
-        )
-        market = Market(
-            name="Chợ đêm",
-            search_name="cho dem",
-            commune_code="01273",
-            kind=MarketKind.WALKING_STREET,
-            schedule=[],
-        )
-        stall = Stall(
-            market=market,
-            vendor=vendor,
-            code=uuid.uuid4().hex[:8],
-            name="Đặc sản",
-            category=StallCategory.OCOP_PRODUCTS,
-        )
-        listings = [
-            Listing(
-                vendor=vendor,
-                stall=stall,
-                title=f"Món {n}",
-                search_title=f"mon {n}",
-                unit="gói",
-                price_vnd=10_000 * n,
-                stock=OPENING_STOCK,
-            )
-            for n in range(1, 6)
-        ]
-        session.add_all([vendor, market, stall, *listings])
-        session.flush()
-        stocked = {listing.id: OPENING_STOCK for listing in listings}
-        stall_id = stall.id
-    engine.dispose()
-    yield scratch_url, stocked, stall_id
+    with scratch_database(database_url, tmp_path, "crash") as url:
+        engine = create_db_engine(url)
+        migrate.upgrade(engine)
+        goods = [(f"Món {n}", 10_000 * n, OPENING_STOCK) for n in range(1, 6)]
+        with sessionmaker(engine).begin() as session:
+            load_places(session)
+            made = add_stall(session, "Đặc sản", goods, vendor_name="Quầy thử sập")
+        engine.dispose()
+        yield url, dict.fromkeys(made.listing_ids, OPENING_STOCK), made.stall_id
 
 
 def test_sigkill_during_payments_loses_nothing_and_counts_nothing_twice(

@@ -22,8 +22,6 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
 
 from catalog import services as catalog
@@ -36,6 +34,7 @@ from market.markets.models import Stall
 from market.places.services import load_places
 from market.vendors import services as vendors
 from payments.bank_formats import sign_simbank
+from tests.scratch import scratch_database
 from tests.settings import TEST_SECRETS
 
 pytestmark = pytest.mark.slow
@@ -66,20 +65,8 @@ def install_chromium() -> Path:
 @pytest.fixture(scope="module")
 def scratch_url(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A database of this module's own, dropped afterwards."""
-    url = make_url(database_url)
-    if url.get_backend_name() == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('browser') / 'browser.sqlite3'}"
-        return
-    name = f"ocop_browser_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database(database_url, tmp_path_factory.mktemp("browser"), "browser") as url:
+        yield url
 
 
 @dataclass(frozen=True)
