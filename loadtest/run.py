@@ -347,28 +347,30 @@ class Server:
                 start_new_session=True,
             )
         try:
-            self._wait_ready(self.process)
+            wait_ready(self.base, self.process, SERVER_READY_SECONDS, self.log)
         except BaseException:
             self.__exit__()
             raise
         return self
 
-    def _wait_ready(self, process: subprocess.Popen[bytes]) -> None:
-        deadline = time.monotonic() + SERVER_READY_SECONDS
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise RunError(f"the server exited with {process.returncode}: see {self.log}")
-            try:
-                with urllib.request.urlopen(self.base + "/readyz", timeout=2) as response:
-                    if response.status == 200:
-                        return
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            time.sleep(0.2)
-        raise RunError(f"the server was not ready after {SERVER_READY_SECONDS} s: see {self.log}")
-
     def __exit__(self, *exc: object) -> None:
         _stop(self.process, signal.SIGTERM, 20)  # gunicorn lets requests finish for 10 s
+
+
+def wait_ready(base: str, process: subprocess.Popen[bytes], seconds: float, log: object) -> None:
+    """Return once the server at `base` answers /readyz; RunError if it exits or is too slow."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RunError(f"the server exited with {process.returncode}: see {log}")
+        try:
+            with urllib.request.urlopen(base + "/readyz", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.2)
+    raise RunError(f"the server was not ready after {seconds:.0f} s: see {log}")
 
 
 def _stop(process: subprocess.Popen[bytes] | None, first: signal.Signals, wait: float) -> None:

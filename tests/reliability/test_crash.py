@@ -35,7 +35,7 @@ from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import sessionmaker
 
 from loadtest.audit import gather, judge
-from loadtest.run import free_port, ocop_market
+from loadtest.run import free_port, ocop_market, wait_ready
 from market import migrate
 from market.core.db import create_db_engine, utcnow
 from market.places.services import load_places
@@ -91,17 +91,7 @@ class Server:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, f"the server exited: see {self.log}"
-            try:
-                with urllib.request.urlopen(self.base + "/readyz", timeout=2) as response:
-                    if response.status == 200:
-                        return
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            time.sleep(0.2)
-        raise AssertionError(f"the server was not ready in 60 s: see {self.log}")
+        wait_ready(self.base, self.process, 60, self.log)
 
     def kill(self) -> None:
         """SIGKILL gunicorn's master and workers at once, as a power cut would."""
