@@ -51,10 +51,12 @@ from market.simulator.store import (
     BulkPlayer,
     ChunkWriter,
     Player,
+    ProcessChunkWriter,
     run_key,
     store_world,
 )
 from market.simulator.world import build_world
+from market.simulator.world_store import store_world_bulk
 from payments.gateways.fake import FakeCardGateway
 from payments.models import BankNotification, LedgerEntry, PaymentEvent, PaymentIntent
 
@@ -132,7 +134,16 @@ class TimedPlayer(BulkPlayer):
         self.clock.write += time.perf_counter() - started
 
 
-def run(url: str, transactions: int, chunk: int, profile: Path | None, overlap: bool) -> None:
+def run(
+    url: str,
+    transactions: int,
+    chunk: int,
+    profile: Path | None,
+    overlap: bool,
+    service_world: bool = False,
+    world_size: int | None = None,
+    process: bool = True,
+) -> None:
     engine = create_db_engine(url)
     print(f"database: {engine.url.render_as_string()}; {load_average()}", flush=True)
     started = time.perf_counter()
@@ -140,18 +151,25 @@ def run(url: str, transactions: int, chunk: int, profile: Path | None, overlap: 
     with Session(engine) as session, session.begin():
         load_places(session)
     with tempfile.TemporaryDirectory() as folder:
-        scenario = load_scenario(scaled_scenario(Path(folder), transactions))
+        scenario = load_scenario(scaled_scenario(Path(folder), world_size or transactions))
     world = build_world(scenario, SEED)
     with Session(engine, expire_on_commit=False) as session:
-        stored = store_world(session, world, START)
+        store = store_world if service_world else store_world_bulk
+        storing = time.perf_counter()
+        stored = store(session, world, START)
         session.commit()
+        storing = time.perf_counter() - storing
         print(
             f"world: {len(world.stalls):,} stalls, {len(world.listings):,} listings, "
-            f"{len(world.vendors):,} vendors, stored in {time.perf_counter() - started:,.1f} s",
+            f"{len(world.vendors):,} vendors, stored in {storing:,.1f} s"
+            f" ({'services' if service_world else 'bulk'}; {time.perf_counter() - started:,.1f} s"
+            f" with migrating and generating); {load_average()}",
             flush=True,
         )
         clock = Clock()
-        writer = ChunkWriter(engine) if overlap else None
+        writer: ChunkWriter | ProcessChunkWriter | None = None
+        if overlap:
+            writer = ProcessChunkWriter(engine) if process else ChunkWriter(engine)
         player = TimedPlayer(
             session, stored, FakeCardGateway(), run_key(world, START), chunk, writer=writer
         )
@@ -191,7 +209,7 @@ def run(url: str, transactions: int, chunk: int, profile: Path | None, overlap: 
         f"  rows: {', '.join(f'{name} {count:,}' for name, count in rows.items())}\n"
         f"  phases: generate {clock.generate:,.1f} s, compute {compute:,.1f} s, "
         f"write {clock.write:,.1f} s"
-        f"{' (waiting for the writer thread)' if overlap else ''}\n"
+        f"{' (waiting for the writer)' if overlap else ''}\n"
         f"  peak RSS {peak:,.0f} MB; {load_average()}",
         flush=True,
     )
@@ -203,6 +221,21 @@ def main() -> None:
     parser.add_argument("--transactions", type=int, default=PAYSIM_MONTH)
     parser.add_argument("--chunk", type=int, default=CHUNK_SALES)
     parser.add_argument("--profile", type=Path, help="write cProfile stats to this file")
+    parser.add_argument(
+        "--thread-writer",
+        action="store_true",
+        help="PostgreSQL: write chunks from a thread instead of a writer process",
+    )
+    parser.add_argument(
+        "--world-for",
+        type=int,
+        help="size the world for this many transactions (default: --transactions)",
+    )
+    parser.add_argument(
+        "--service-world",
+        action="store_true",
+        help="store the world through the services one entity at a time (the slow path)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL database")
     parser.add_argument(
         "--no-overlap",
@@ -214,7 +247,15 @@ def main() -> None:
     if raw is None:
         raw = f"sqlite:///{tempfile.mkdtemp(prefix='bench_sim_')}/sim.sqlite3"
     if make_url(raw).get_backend_name() == "sqlite":
-        run(raw, args.transactions, args.chunk, args.profile, overlap=False)
+        run(
+            raw,
+            args.transactions,
+            args.chunk,
+            args.profile,
+            False,
+            args.service_world,
+            args.world_for,
+        )
         return
     url = scratch_url(raw)
     create_database(url)
@@ -225,6 +266,9 @@ def main() -> None:
             args.chunk,
             args.profile,
             overlap=not args.no_overlap,
+            service_world=args.service_world,
+            world_size=args.world_for,
+            process=not args.thread_writer,
         )
     finally:
         if not args.keep:

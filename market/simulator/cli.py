@@ -37,8 +37,9 @@ from market.simulator.calibration import Figures, calibrate, format_calibration
 from market.simulator.exports import LEDGER_CSV, LEDGER_PARQUET, PAYSIM_CSV, Exporter
 from market.simulator.live import DEFAULT_URL, Api, LiveError, LivePlayer, Pace, create_world
 from market.simulator.scenario import Scenario, ScenarioError, builtin_scenarios, load_scenario
-from market.simulator.store import BulkPlayer, ChunkWriter, Tally, run_key, store_world
+from market.simulator.store import BulkPlayer, ChunkWriter, Tally, run_key
 from market.simulator.world import World, build_world
+from market.simulator.world_store import store_world_bulk
 from payments.gateways.fake import FakeCardGateway
 
 
@@ -124,7 +125,7 @@ def play_scenario(
     gateway = current_app.extensions["card_gateway"] or FakeCardGateway()
     started = time.perf_counter()
     with Session(engine, expire_on_commit=False) as session:
-        stored = store_world(session, world, first)
+        stored = store_world_bulk(session, world, first)
         session.commit()
         _announce(plan, world, first, days, seed)
         # SQLite has one writer at a time: there, the player writes its chunks itself.
