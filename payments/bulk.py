@@ -30,8 +30,8 @@ from sqlalchemy.orm import Session
 
 from market.core.clock import vietnam_date
 from market.core.db import UTCDateTime, dialect_of, table_of
-from market.core.errors import Conflict
 from payments.bank_formats import BankTransfer, find_reference
+from payments.cards import check_chargeable
 from payments.errors import GatewayUnavailable
 from payments.gateways.card import CardGateway, CardGatewayError, ChargeStatus
 from payments.intents import (
@@ -577,18 +577,7 @@ class BulkLedger:
         self, gateway: CardGateway, intent: BulkIntent, payment_method: str, now: datetime
     ) -> ChargeStatus:
         """Charge a card for a pending card intent, as cards.attempt_card does (first attempt)."""
-        if intent.method != PaymentMethod.CARD:
-            raise Conflict(
-                "This payment is not a card payment.",
-                field="payment_id",
-                location="path",
-                reason="not_a_card_payment",
-            )
-        if intent.status != PaymentStatus.PENDING:
-            raise Conflict(
-                f"This payment is {intent.status.value}; there is nothing to charge.",
-                reason="payment_not_open",
-            )
+        check_chargeable(intent)
         try:
             charge = gateway.charge(
                 amount_vnd=intent.amount_vnd,

@@ -36,6 +36,22 @@ def _require_gateway(gateway: CardGateway | None) -> CardGateway:
     return gateway
 
 
+def check_chargeable(intent: intents.IntentState) -> None:
+    """Refuse to charge a payment that is not by card or no longer pending."""
+    if intent.method != PaymentMethod.CARD:
+        raise Conflict(
+            "This payment is not a card payment.",
+            field="payment_id",
+            location="path",
+            reason="not_a_card_payment",
+        )
+    if intent.status != PaymentStatus.PENDING:
+        raise Conflict(
+            f"This payment is {intent.status.value}; there is nothing to charge.",
+            reason="payment_not_open",
+        )
+
+
 def attempt_card(
     session: Session,
     gateway: CardGateway | None,
@@ -49,18 +65,7 @@ def attempt_card(
     """
     gateway = _require_gateway(gateway)
     intent = intents.get_intent(session, public_id, lock=True)
-    if intent.method != PaymentMethod.CARD:
-        raise Conflict(
-            "This payment is not a card payment.",
-            field="payment_id",
-            location="path",
-            reason="not_a_card_payment",
-        )
-    if intent.status != PaymentStatus.PENDING:
-        raise Conflict(
-            f"This payment is {intent.status.value}; there is nothing to charge.",
-            reason="payment_not_open",
-        )
+    check_chargeable(intent)
     # Each attempt has its own key: a retried request replays its attempt, a new card does not
     # replay the old decline.
     attempt = 1 + (
