@@ -22,14 +22,19 @@ from sqlalchemy.orm import Session, joinedload
 from catalog.models import Product
 from market.core.clock import vietnam_date
 from market.core.db import dialect_of, table_of
-from market.core.errors import Conflict, DomainError, Unauthorized
+from market.core.errors import Conflict, DomainError
 from market.core.principals import Principal
 from market.markets.models import Market, Stall
 from market.places.models import Commune
 from market.sales.models import Order, OrderLine
-from market.sales.services import MAX_ORDER_VND, LineRequest, _certified
+from market.sales.services import (
+    MAX_ORDER_VND,
+    LineRequest,
+    _certified,
+    ensure_may_record_cash,
+)
 from market.vendors.models import Listing, Vendor
-from market.vendors.services import ensure_may_manage, ensure_open_stall
+from market.vendors.services import ensure_open_stall
 from payments import intents
 from payments.bulk import BulkIntent, BulkLedger, IdPool, LedgerChunk, write_rows
 from payments.models import EventKind, PaymentMethod, PaymentStatus
@@ -213,13 +218,7 @@ class BulkCheckout:
         """
         stall = ensure_open_stall(stall_id, self._stalls.get(stall_id))
         if method == PaymentMethod.CASH:
-            if actor is None:
-                raise Unauthorized(
-                    "Cash sales are recorded by the stall's vendor: sign in.",
-                    field="Authorization",
-                    location="headers",
-                )
-            ensure_may_manage(actor, self._vendors[stall.vendor_id], "stall")
+            ensure_may_record_cash(actor, self._vendors[stall.vendor_id])
         ids = [line.listing_id for line in lines]
         if len(set(ids)) != len(ids):
             raise DomainError("Each listing may appear in one line only.", field="lines")

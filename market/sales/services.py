@@ -113,13 +113,7 @@ def place_order(
         return _same_request(earlier, fingerprint)
     stall, listings = _stall_for_sale(session, stall_id, [line.listing_id for line in lines])
     if method == PaymentMethod.CASH:
-        if actor is None:
-            raise Unauthorized(
-                "Cash sales are recorded by the stall's vendor: sign in.",
-                field="Authorization",
-                location="headers",
-            )
-        ensure_may_manage(actor, session.get_one(Vendor, stall.vendor_id), "stall")
+        ensure_may_record_cash(actor, session.get_one(Vendor, stall.vendor_id))
     try:
         # Only a key can collide: without one, a savepoint would cost two round trips for nothing.
         with session.begin_nested() if idempotency_key else nullcontext():
@@ -144,6 +138,17 @@ def place_order(
     _take_stock(session, order)
     set_committed_value(order, "payment", intent)
     return order
+
+
+def ensure_may_record_cash(actor: Principal | None, vendor: Vendor) -> None:
+    """Refuse a cash sale not recorded by the stall's vendor: cash leaves no bank trace."""
+    if actor is None:
+        raise Unauthorized(
+            "Cash sales are recorded by the stall's vendor: sign in.",
+            field="Authorization",
+            location="headers",
+        )
+    ensure_may_manage(actor, vendor, "stall")
 
 
 def _stall_for_sale(
