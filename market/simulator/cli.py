@@ -15,11 +15,12 @@ run wrote. Point DATABASE_URL at the server's database and SIMBANK_WEBHOOK_SECRE
 """
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Protocol
 
 import click
 from flask import current_app
@@ -132,13 +133,7 @@ def play_scenario(
         writer = ChunkWriter(engine) if engine.dialect.name == "postgresql" else None
         player = BulkPlayer(session, stored, gateway, run_key(world, first), writer=writer)
         try:
-            with (
-                _observed(plan, world, first, days, seed, export) as (events, figures),
-                click.progressbar(length=days, label="market days", show_eta=True) as bar,
-            ):
-                player.play(events, _progress(bar, first))
-                player.finish()
-                bar.update(days)
+            figures = _play_days(player, plan, world, first, days, seed, export)
         finally:
             if writer is not None:  # after a failure, still write what was handed over
                 writer.close()
@@ -185,19 +180,41 @@ def play_live(
         _announce(plan, world, first, days, seed)
         started = time.perf_counter()
         player = LivePlayer(api, created, secret, Pace(speed))
-        with (
-            _observed(plan, world, first, days, seed, export) as (events, figures),
-            click.progressbar(length=days, label="market days", show_eta=True) as bar,
-        ):
-            player.play(events, _progress(bar, first))
-            player.finish()
-            bar.update(days)
+        figures = _play_days(player, plan, world, first, days, seed, export)
     except LiveError as error:
         raise click.ClickException(str(error)) from error
     finally:
         api.close()
     _summarise(player.tally, time.perf_counter() - started, figures, live=True)
     return player.tally
+
+
+class _Player(Protocol):
+    def play(
+        self, events: Iterable[Event], on_event: Callable[[Event], None] | None = None
+    ) -> None: ...
+
+    def finish(self) -> None: ...
+
+
+def _play_days(
+    player: _Player,
+    plan: Scenario,
+    world: World,
+    first: date,
+    days: int,
+    seed: int,
+    export: Path | None,
+) -> Figures:
+    """Play the scenario's days with a progress bar; return the figures for calibration."""
+    with (
+        _observed(plan, world, first, days, seed, export) as (events, figures),
+        click.progressbar(length=days, label="market days", show_eta=True) as bar,
+    ):
+        player.play(events, _progress(bar, first))
+        player.finish()
+        bar.update(days)
+    return figures
 
 
 def _world(scenario: str, seed: int) -> tuple[Scenario, World]:
