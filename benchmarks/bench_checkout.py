@@ -66,7 +66,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session
 
-from loadtest.run import wait_ready
+from loadtest.run import start_server
 from market.app import create_app
 from market.core.access import ANYONE, allow
 from market.core.clock import VIETNAM
@@ -302,16 +302,7 @@ class Server:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 60) -> None:
-        with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(
-                self.command,
-                cwd=ROOT,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        wait_ready(self.base, self.process, timeout, self.log_path)
+        self.process = start_server(self.command, self.env, self.log_path, self.base, timeout)
 
     @property
     def pid(self) -> int:

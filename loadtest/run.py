@@ -337,24 +337,37 @@ class Server:
         )
 
     def __enter__(self) -> "Server":
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                self.command,
-                cwd=ROOT,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        try:
-            wait_ready(self.base, self.process, SERVER_READY_SECONDS, self.log)
-        except BaseException:
-            self.__exit__()
-            raise
+        self.process = start_server(
+            self.command, self.env, self.log, self.base, SERVER_READY_SECONDS
+        )
         return self
 
     def __exit__(self, *exc: object) -> None:
         _stop(self.process, signal.SIGTERM, 20)  # gunicorn lets requests finish for 10 s
+
+
+def start_server(
+    command: list[str], env: dict[str, str], log: Path, base: str, seconds: float
+) -> subprocess.Popen[bytes]:
+    """Start a server in a session of its own, its output added to `log`; return once ready.
+
+    A server that does not become ready is stopped before the error is raised.
+    """
+    with log.open("ab") as output:
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        wait_ready(base, process, seconds, log)
+    except BaseException:
+        _stop(process, signal.SIGTERM, 20)
+        raise
+    return process
 
 
 def wait_ready(base: str, process: subprocess.Popen[bytes], seconds: float, log: object) -> None:

@@ -35,7 +35,7 @@ from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import sessionmaker
 
 from loadtest.audit import gather, judge
-from loadtest.run import free_port, ocop_market, wait_ready
+from loadtest.run import free_port, ocop_market, start_server
 from market import migrate
 from market.core.db import create_db_engine, utcnow
 from market.places.services import load_places
@@ -82,16 +82,7 @@ class Server:
 
     def start(self) -> None:
         command = [ocop_market(), "serve", "--host", "127.0.0.1", "--port", str(self.port)]
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [*command, "--workers", "2"],
-                cwd=ROOT,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        wait_ready(self.base, self.process, 60, self.log)
+        self.process = start_server([*command, "--workers", "2"], self.env, self.log, self.base, 60)
 
     def kill(self) -> None:
         """SIGKILL gunicorn's master and workers at once, as a power cut would."""
