@@ -309,30 +309,38 @@ class ChunkWriter:
 
     def _run(self) -> None:
         with Session(self.engine) as session:
-            while (chunk := self._queue.get()) is not None:
-                if self._error is not None:
-                    continue  # drain, so that the player never waits on a full queue
-                try:
-                    with session.begin():
-                        chunk.write(session)
-                except BaseException as error:  # handed to the player's thread
-                    self._error = error
+            _write_in_order(session, self._queue.get, self._failed)
+
+    def _failed(self, error: BaseException) -> None:
+        self._error = error  # handed to the player's thread
+
+
+def _write_in_order(
+    session: Session,
+    next_chunk: Callable[[], "Chunk | None"],
+    failed: Callable[[BaseException], None],
+) -> None:
+    """Write each chunk in its own transaction until None arrives.
+
+    After a failure it only drains, so that the player never waits on a full queue.
+    """
+    broken = False
+    while (chunk := next_chunk()) is not None:
+        if broken:
+            continue
+        try:
+            with session.begin():
+                chunk.write(session)
+        except BaseException as error:
+            failed(error)
+            broken = True
 
 
 def _write_chunks(url: str, chunks: "multiprocessing.Queue[Chunk | None]", errors: Any) -> None:
-    """The writer process: write each chunk in its own transaction until None arrives."""
+    """The writer process: write the chunks; a failure goes to the player's process as text."""
     engine = create_db_engine(url)
-    failed = False
     with Session(engine) as session:
-        while (chunk := chunks.get()) is not None:
-            if failed:
-                continue  # drain, so that the player never waits on a full queue
-            try:
-                with session.begin():
-                    chunk.write(session)
-            except BaseException:  # handed to the player's process as text
-                errors.put(traceback.format_exc())
-                failed = True
+        _write_in_order(session, chunks.get, lambda _: errors.put(traceback.format_exc()))
     engine.dispose()
 
 
