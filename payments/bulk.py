@@ -14,7 +14,6 @@ ones whatever else the database holds. SQLite has one writer at a time: there, i
 largest in the table, and the bulk writer must be that writer.
 """
 
-import base64
 import hashlib
 import heapq
 import json
@@ -30,21 +29,21 @@ from sqlalchemy.orm import Session
 
 from market.core.clock import vietnam_date
 from market.core.db import UTCDateTime, dialect_of, table_of
+from market.core.ids import public_id
 from payments.bank_formats import BankTransfer, find_reference
 from payments.cards import check_chargeable
 from payments.errors import GatewayUnavailable
 from payments.gateways.card import CardGateway, CardGatewayError, ChargeStatus
 from payments.intents import (
+    BODY_BITS,
     CLOSED_WITHOUT_MONEY,
     DEFAULT_TTL,
-    REFERENCE_ALPHABET,
-    REFERENCE_LENGTH,
-    REFERENCE_PREFIX,
     Sale,
     apply_event,
     check_method_amount,
     check_transition,
     qr_payload,
+    spell_reference,
 )
 from payments.models import (
     BankNotification,
@@ -60,8 +59,8 @@ from payments.models import (
 from payments.rollups import Place, Totals, write_totals
 
 ID_BLOCK = 10_000  # ids drawn from a sequence at a time
-REFERENCE_BITS = 5 * (REFERENCE_LENGTH - len(REFERENCE_PREFIX))  # 40: 8 base-32 digits
-REFERENCE_MASK = (1 << REFERENCE_BITS) - 1
+BODY_MASK = (1 << BODY_BITS) - 1
+BUCKET_SALES = 1 << 16  # a run's references change bucket every 65,536 sales
 
 INTENT_COLUMNS = (
     "id",
@@ -241,16 +240,19 @@ class IdPool:
 class References:
     """Payment references and public ids for a run's sales, by sale number.
 
-    A reference is a keyed permutation of the sale's number in the 40 bits of its 8 digits,
-    so one run never repeats one; those another run already wrote are redrawn, a block at a time.
+    A reference's body is a keyed permutation of the sale's number in its 30 bits, so one run
+    never repeats one below 2^30 sales; its bucket moves on every BUCKET_SALES sales, so that
+    consecutive sales' references land together in the unique index, as a day's do online.
+    Those another run already wrote are redrawn, a block at a time.
     """
 
     def __init__(self, session: Session, run: str, block: int = ID_BLOCK) -> None:
         self.session, self.run, self.block = session, run, block
         key = hashlib.blake2b(run.encode(), digest_size=16).digest()
-        self._add = int.from_bytes(key[:5]) & REFERENCE_MASK
-        self._multiply = (int.from_bytes(key[5:10]) | 1) & REFERENCE_MASK
-        self._again = (int.from_bytes(key[10:15]) | 1) & REFERENCE_MASK
+        self._add = int.from_bytes(key[:4]) & BODY_MASK
+        self._multiply = (int.from_bytes(key[4:8]) | 1) & BODY_MASK
+        self._again = (int.from_bytes(key[8:12]) | 1) & BODY_MASK
+        self._first_bucket = int.from_bytes(key[12:14])
         self._drawn: dict[int, str] = {}
 
     def reference(self, number: int) -> str:
@@ -259,14 +261,10 @@ class References:
             self._draw_block(number)
         return self._drawn.pop(number)
 
-    def public_ids(self, number: int) -> tuple[str, str]:
+    def public_ids(self, number: int, now: datetime) -> tuple[str, str]:
         """Return the opaque public ids of a sale's order and payment (ord_…, pay_…)."""
-        digest = hashlib.blake2b(f"{self.run}/{number}".encode(), digest_size=32).digest()
-        order, payment = (
-            base64.urlsafe_b64encode(digest[:16]),
-            base64.urlsafe_b64encode(digest[16:]),
-        )
-        return "ord_" + order[:22].decode(), "pay_" + payment[:22].decode()
+        digest = hashlib.blake2b(f"{self.run}/{number}".encode(), digest_size=24).digest()
+        return public_id("ord_", now, digest[:12]), public_id("pay_", now, digest[12:])
 
     def _draw_block(self, number: int) -> None:
         numbers = range(number, number + self.block)
@@ -276,17 +274,20 @@ class References:
             attempt = 0
             while drawn[n] in taken:  # written by another run: draw from its hash instead
                 attempt += 1
-                digest = hashlib.blake2b(f"{self.run}/{n}/{attempt}".encode(), digest_size=5)
-                drawn[n] = _spell(int.from_bytes(digest.digest()))
+                digest = hashlib.blake2b(f"{self.run}/{n}/{attempt}".encode(), digest_size=4)
+                drawn[n] = spell_reference(self._bucket(n), int.from_bytes(digest.digest()))
                 taken = taken | self._taken([drawn[n]])
         self._drawn.update(drawn)
 
+    def _bucket(self, number: int) -> int:
+        return self._first_bucket + number // BUCKET_SALES
+
     def _permuted(self, number: int) -> str:
-        value = (number * self._multiply + self._add) & REFERENCE_MASK
-        value ^= value >> 20
-        value = (value * self._again) & REFERENCE_MASK
-        value ^= value >> 20
-        return _spell(value)
+        value = (number * self._multiply + self._add) & BODY_MASK
+        value ^= value >> 15
+        value = (value * self._again) & BODY_MASK
+        value ^= value >> 15
+        return spell_reference(self._bucket(number), value)
 
     def _taken(self, references: Iterable[str]) -> set[str]:
         wanted = list(references)
@@ -308,11 +309,6 @@ def _place(
 
 def _same(value: Any) -> Any:
     return value
-
-
-def _spell(value: int) -> str:
-    digits = [REFERENCE_ALPHABET[value >> shift & 31] for shift in range(35, -1, -5)]
-    return REFERENCE_PREFIX + "".join(digits)
 
 
 class BulkIntent:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from market.core.clock import vietnam_date
 from market.core.db import attach_inserted, dialect_of, insert_for, table_of, utcnow
 from market.core.errors import Conflict, DomainError, NotFound
+from market.core.ids import base32, public_id
 from payments import vietqr
 from payments.gateways.card import MAX_CARD_AMOUNT_VND, MIN_CARD_AMOUNT_VND
 from payments.models import (
@@ -33,10 +34,11 @@ from payments.models import (
 from payments.rollups import Change, Place, roll_up
 
 DEFAULT_TTL = timedelta(minutes=15)
-# Crockford's base32 without I, L, O, U: nothing a shopper or a bank's memo can misread.
-REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+# OC, two base-32 digits that change slowly (market.core.ids says why), six of a random body:
+# ten characters, short enough for gateways that keep 9-12 memo characters.
 REFERENCE_PREFIX = "OC"
-REFERENCE_LENGTH = 10  # short enough for gateways that keep 9-12 memo characters
+BUCKET_DIGITS, BODY_DIGITS = 2, 6
+BUCKETS, BODY_BITS = 32**BUCKET_DIGITS, 5 * BODY_DIGITS
 
 
 @dataclass(frozen=True)
@@ -112,10 +114,14 @@ def _statements(dialect: str) -> _Statements:
     )
 
 
-def new_reference() -> str:
-    """Return a fresh order reference such as OC7K2Q9D4X."""
-    body = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH - 2))
-    return REFERENCE_PREFIX + body
+def spell_reference(bucket: int, body: int) -> str:
+    """Spell a reference: OC, the bucket (mod 1,024) in two digits, the body's 30 bits in six."""
+    return REFERENCE_PREFIX + base32(bucket % BUCKETS, BUCKET_DIGITS) + base32(body, BODY_DIGITS)
+
+
+def new_reference(now: datetime) -> str:
+    """Return a fresh order reference such as OC7K2Q9D4X, bucketed by its UTC day."""
+    return spell_reference(int(now.timestamp()) // 86_400, secrets.randbits(BODY_BITS))
 
 
 def open_intent(
@@ -130,7 +136,7 @@ def open_intent(
     check_method_amount(method, sale.amount_vnd)
     statements = _statements(dialect_of(session))
     for _ in range(5):  # a reference collision: 32^8 makes a second one vanishingly rare
-        values = _intent_values(sale, method, new_reference(), ttl, now)
+        values = _intent_values(sale, method, new_reference(now), ttl, now)
         intent_id = session.execute(statements.insert_intent, values).scalar()
         if intent_id is not None:
             break
@@ -176,7 +182,7 @@ def _intent_values(
     sale: Sale, method: PaymentMethod, reference: str, ttl: timedelta, now: datetime
 ) -> dict[str, Any]:
     return {
-        "public_id": "pay_" + secrets.token_urlsafe(16),
+        "public_id": public_id("pay_", now),
         "order_id": sale.order_id,
         "method": method,
         "status": PaymentStatus.PENDING,

@@ -266,7 +266,7 @@ class BulkCheckout:
             stall_label=stall.code,
         )
         self._check_stock(lines)  # before the payment opens: a refusal must leave nothing
-        order_public_id, payment_public_id = self.ledger.references.public_ids(number)
+        order_public_id, payment_public_id = self.ledger.references.public_ids(number, now)
         intent = self.ledger.open_intent(sale, method, number, payment_public_id, now)
         for line in lines:
             self.stock[line.listing_id] -= line.quantity

@@ -2,7 +2,6 @@
 
 import hashlib
 import json
-import secrets
 from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass
@@ -18,6 +17,7 @@ from market.core.audit import record_audit
 from market.core.clock import vietnam_date
 from market.core.db import attach_inserted, table_of, utcnow
 from market.core.errors import Conflict, DomainError, NotFound, Unauthorized
+from market.core.ids import public_id
 from market.core.principals import Principal
 from market.markets.models import Market, Stall
 from market.places.models import Commune
@@ -218,7 +218,7 @@ def _write_order(
     # Writing the order claims its Idempotency-Key: a concurrent twin waits on the unique index
     # and then finds this order, instead of racing it for the stock.
     values = {
-        "public_id": "ord_" + secrets.token_urlsafe(16),
+        "public_id": public_id("ord_", now),
         "vendor_id": stall.vendor_id,
         "stall_id": stall.id,
         "market_id": stall.market_id,

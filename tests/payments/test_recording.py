@@ -83,7 +83,7 @@ def test_a_drawn_reference_that_exists_is_drawn_again(
 ) -> None:
     first = checkout(client, shop).get_json()["payment"]["reference"]
     drawn = iter([first, first, "OCFRESH001"])
-    monkeypatch.setattr(intents, "new_reference", lambda: next(drawn))
+    monkeypatch.setattr(intents, "new_reference", lambda now: next(drawn))
     second = checkout(client, shop)
     assert second.status_code == 201
     assert second.get_json()["payment"]["reference"] == "OCFRESH001"
