@@ -115,10 +115,11 @@ class PaymentIntent(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     attention: Mapped[str | None] = mapped_column(String(200))
     # Where the sale happened, frozen for the ledger and the reports.
-    vendor_id: Mapped[int] = mapped_column(ForeignKey("vendors.id"), index=True)
-    stall_id: Mapped[int] = mapped_column(ForeignKey("stalls.id"))
-    market_id: Mapped[int] = mapped_column(ForeignKey("markets.id"))
-    commune_code: Mapped[str] = mapped_column(ForeignKey("communes.code"))
+    # Copies of the order's, without foreign keys of their own (migration 0009 says why).
+    vendor_id: Mapped[int] = mapped_column(index=True)
+    stall_id: Mapped[int]
+    market_id: Mapped[int]
+    commune_code: Mapped[str] = mapped_column(String(5))
     province_code: Mapped[str] = mapped_column(String(2))
     is_ocop: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -197,14 +198,15 @@ class LedgerEntry(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("payment_events.id"), unique=True)
-    intent_id: Mapped[int] = mapped_column(ForeignKey("payment_intents.id"), index=True)
+    # The event's intent and the intent's place, copied without foreign keys (migration 0009).
+    intent_id: Mapped[int] = mapped_column(index=True)
     kind: Mapped[LedgerKind] = mapped_column(enum_column(LedgerKind, "ledger_kind"))
     method: Mapped[PaymentMethod] = mapped_column(enum_column(PaymentMethod, "payment_method"))
     amount_vnd: Mapped[int] = mapped_column(BigInteger)
-    vendor_id: Mapped[int] = mapped_column(ForeignKey("vendors.id"))
-    stall_id: Mapped[int] = mapped_column(ForeignKey("stalls.id"))
-    market_id: Mapped[int] = mapped_column(ForeignKey("markets.id"), index=True)
-    commune_code: Mapped[str] = mapped_column(ForeignKey("communes.code"))
+    vendor_id: Mapped[int]
+    stall_id: Mapped[int]
+    market_id: Mapped[int] = mapped_column(index=True)
+    commune_code: Mapped[str] = mapped_column(String(5))
     province_code: Mapped[str] = mapped_column(String(2), index=True)
     is_ocop: Mapped[bool] = mapped_column(Boolean)
     is_late: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -17,9 +17,10 @@ class Order(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = mapped_column(String(32), unique=True)
-    vendor_id: Mapped[int] = mapped_column(ForeignKey("vendors.id"), index=True)
+    # The stall's vendor and market, copied without foreign keys (migration 0009 says why).
+    vendor_id: Mapped[int] = mapped_column(index=True)
     stall_id: Mapped[int] = mapped_column(ForeignKey("stalls.id"), index=True)
-    market_id: Mapped[int] = mapped_column(ForeignKey("markets.id"))
+    market_id: Mapped[int]
     total_vnd: Mapped[int] = mapped_column(BigInteger)
     idempotency_key: Mapped[str | None] = mapped_column(String(255), unique=True)
     request_fingerprint: Mapped[str] = mapped_column(String(64))
@@ -44,7 +45,7 @@ class OrderLine(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
     listing_id: Mapped[int] = mapped_column(ForeignKey("listings.id"), index=True)
-    product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"))
+    product_id: Mapped[int | None]  # the listing's, copied without a foreign key (0009)
     title: Mapped[str] = mapped_column(String(160))
     unit: Mapped[str] = mapped_column(String(30))
     unit_price_vnd: Mapped[int] = mapped_column(BigInteger)

@@ -8,10 +8,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from market.markets.models import Market, Stall
 from market.reports.model import Grain, Place
 from market.reports.services import ReportQuery, build_report
 from market.sales.bulk import fingerprint
-from market.sales.models import Order
+from market.sales.models import Order, OrderLine
 from market.sales.services import LineRequest, _fingerprint
 from market.simulator.behaviour import play
 from market.simulator.scenario import load_scenario
@@ -137,7 +138,48 @@ def written(session: Session, stored: Stored, tally: Tally) -> dict[str, Any]:
             session,
             ReportQuery([COMMUNE], START, START + timedelta(days=DAYS - 1), Grain.DAY),
         ).values,
+        "place_copies_astray": place_copies_astray(session),
     }
+
+
+def place_copies_astray(session: Session) -> dict[str, int]:
+    """Count rows whose copied place (kept without foreign keys, migration 0009) is not their
+    parent's: orders against their stall, lines their listing, intents their order, ledger rows
+    their event's intent."""
+    intent, ledger = PaymentIntent, LedgerEntry
+    checks = {
+        "orders": select(func.count())
+        .select_from(Order)
+        .join(Stall, Stall.id == Order.stall_id)
+        .where((Order.vendor_id != Stall.vendor_id) | (Order.market_id != Stall.market_id)),
+        "lines": select(func.count())
+        .select_from(OrderLine)
+        .join(Listing, Listing.id == OrderLine.listing_id)
+        .where(OrderLine.product_id.is_distinct_from(Listing.product_id)),
+        "intents": select(func.count())
+        .select_from(intent)
+        .join(Order, Order.id == intent.order_id)
+        .join(Stall, Stall.id == Order.stall_id)
+        .join(Market, Market.id == Stall.market_id)
+        .where(
+            (intent.vendor_id != Order.vendor_id)
+            | (intent.stall_id != Order.stall_id)
+            | (intent.market_id != Order.market_id)
+            | (intent.commune_code != Market.commune_code)
+        ),
+        "ledger": select(func.count())
+        .select_from(ledger)
+        .join(PaymentEvent, PaymentEvent.id == ledger.event_id)
+        .join(intent, intent.id == PaymentEvent.intent_id)
+        .where(
+            (ledger.intent_id != intent.id)
+            | (ledger.vendor_id != intent.vendor_id)
+            | (ledger.stall_id != intent.stall_id)
+            | (ledger.market_id != intent.market_id)
+            | (ledger.commune_code != intent.commune_code)
+        ),
+    }
+    return {name: session.scalar(query) or 0 for name, query in checks.items()}
 
 
 @pytest.mark.parametrize("chunk", [37, 20_000])
@@ -150,6 +192,7 @@ def test_bulk_writes_the_same_ledger_roll_ups_and_report_as_one_sale_at_a_time(
     assert bulk["tally"].transfers > 50 and bulk["tally"].expired > 0
     for part in one_by_one:
         assert bulk[part] == one_by_one[part], part
+    assert set(bulk["place_copies_astray"].values()) == {0}
 
 
 def test_bulk_orders_carry_the_fingerprint_checkout_computes() -> None:
