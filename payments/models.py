@@ -110,13 +110,13 @@ class PaymentIntent(Base):
     refunded_vnd: Mapped[int] = mapped_column(BigInteger, default=0)
     reference: Mapped[str] = mapped_column(String(16), unique=True)
     payee_bin: Mapped[str] = mapped_column(String(6))
-    payee_account: Mapped[str] = mapped_column(String(19), index=True)
+    payee_account: Mapped[str] = mapped_column(String(19))
     qr_payload: Mapped[str | None] = mapped_column(Text)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     attention: Mapped[str | None] = mapped_column(String(200))
     # Where the sale happened, frozen for the ledger and the reports.
     # Copies of the order's, without foreign keys of their own (migration 0009 says why).
-    vendor_id: Mapped[int] = mapped_column(index=True)
+    vendor_id: Mapped[int]
     stall_id: Mapped[int]
     market_id: Mapped[int]
     commune_code: Mapped[str] = mapped_column(String(5))

@@ -18,7 +18,7 @@ class Order(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = mapped_column(String(32), unique=True)
     # The stall's vendor and market, copied without foreign keys (migration 0009 says why).
-    vendor_id: Mapped[int] = mapped_column(index=True)
+    vendor_id: Mapped[int]
     stall_id: Mapped[int] = mapped_column(ForeignKey("stalls.id"), index=True)
     market_id: Mapped[int]
     total_vnd: Mapped[int] = mapped_column(BigInteger)
