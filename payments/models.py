@@ -102,7 +102,8 @@ class PaymentIntent(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = mapped_column(String(32), unique=True)
-    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), unique=True)
+    # Links to rows written with it carry no foreign key (migration 0011 says why).
+    order_id: Mapped[int] = mapped_column(unique=True)
     method: Mapped[PaymentMethod] = mapped_column(enum_column(PaymentMethod, "payment_method"))
     status: Mapped[PaymentStatus] = mapped_column(enum_column(PaymentStatus, "payment_status"))
     amount_vnd: Mapped[int] = mapped_column(BigInteger)
@@ -126,7 +127,9 @@ class PaymentIntent(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
     events: Mapped[list["PaymentEvent"]] = relationship(
-        back_populates="intent", order_by="PaymentEvent.id"
+        primaryjoin="PaymentIntent.id == foreign(PaymentEvent.intent_id)",
+        back_populates="intent",
+        order_by="PaymentEvent.id",
     )
 
 
@@ -137,7 +140,7 @@ class PaymentEvent(Base):
     __table_args__ = (CheckConstraint("amount_vnd >= 0", name="amount_not_negative"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    intent_id: Mapped[int] = mapped_column(ForeignKey("payment_intents.id"), index=True)
+    intent_id: Mapped[int] = mapped_column(index=True)
     kind: Mapped[EventKind] = mapped_column(enum_column(EventKind, "payment_event_kind"))
     amount_vnd: Mapped[int] = mapped_column(BigInteger, default=0)
     source: Mapped[str] = mapped_column(String(32))
@@ -147,7 +150,9 @@ class PaymentEvent(Base):
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
-    intent: Mapped[PaymentIntent] = relationship(back_populates="events")
+    intent: Mapped[PaymentIntent] = relationship(
+        primaryjoin="PaymentIntent.id == foreign(PaymentEvent.intent_id)", back_populates="events"
+    )
 
 
 class MatchStatus(StrEnum):
@@ -179,7 +184,7 @@ class BankNotification(Base):
     memo: Mapped[str] = mapped_column(String(500))
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
     match: Mapped[MatchStatus] = mapped_column(enum_column(MatchStatus, "bank_match"))
-    intent_id: Mapped[int | None] = mapped_column(ForeignKey("payment_intents.id"), index=True)
+    intent_id: Mapped[int | None] = mapped_column(index=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
@@ -197,7 +202,7 @@ class LedgerEntry(Base):
     __table_args__ = (Index("ix_ledger_entries_local_date_vendor", "local_date", "vendor_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    event_id: Mapped[int] = mapped_column(ForeignKey("payment_events.id"), unique=True)
+    event_id: Mapped[int] = mapped_column(unique=True)
     # The event's intent and the intent's place, copied without foreign keys (migration 0009).
     intent_id: Mapped[int] = mapped_column(index=True)
     kind: Mapped[LedgerKind] = mapped_column(enum_column(LedgerKind, "ledger_kind"))

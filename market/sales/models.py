@@ -27,7 +27,11 @@ class Order(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     stock_released_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
-    lines: Mapped[list["OrderLine"]] = relationship(back_populates="order", order_by="OrderLine.id")
+    lines: Mapped[list["OrderLine"]] = relationship(
+        primaryjoin="Order.id == foreign(OrderLine.order_id)",
+        back_populates="order",
+        order_by="OrderLine.id",
+    )
     payment: Mapped[PaymentIntent] = relationship(
         primaryjoin="Order.id == foreign(PaymentIntent.order_id)", uselist=False, viewonly=True
     )
@@ -43,7 +47,7 @@ class OrderLine(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    order_id: Mapped[int] = mapped_column(index=True)  # no foreign key: migration 0011
     listing_id: Mapped[int] = mapped_column(ForeignKey("listings.id"), index=True)
     product_id: Mapped[int | None]  # the listing's, copied without a foreign key (0009)
     title: Mapped[str] = mapped_column(String(160))
@@ -53,4 +57,6 @@ class OrderLine(Base):
     line_total_vnd: Mapped[int] = mapped_column(BigInteger)
     is_ocop: Mapped[bool] = mapped_column(Boolean)
 
-    order: Mapped[Order] = relationship(back_populates="lines")
+    order: Mapped[Order] = relationship(
+        primaryjoin="Order.id == foreign(OrderLine.order_id)", back_populates="lines"
+    )
