@@ -36,20 +36,20 @@ class Listing(Base):
     __table_args__ = (
         CheckConstraint("price_vnd > 0", name="price_positive"),
         CheckConstraint("stock >= 0", name="stock_not_negative"),
-        # Covers every listing filter but the text, so page counts never read the table; its
+        # Covers every listing filter but the text and stock, so page counts read no table; its
         # leading stall_id serves the foreign key. A lone price index misled SQLite's planner
-        # (no STAT4: it took 50,000-200,000 dong for a narrow range) into 127 ms counts.
+        # (no STAT4: it took 50,000-200,000 dong for a narrow range) into 127 ms counts. No
+        # index holds stock, which every sale changes (migration 0012 says why).
         Index(
             "ix_listings_stall_live",
             "stall_id",
             "archived_at",
             "product_id",
             "price_vnd",
-            "stock",
             "search_title",
         ),
-        # Listings of a province by group, stars, price or stock, counted without reading the
-        # table (SQLite takes this index for any province filter: it must cover them all).
+        # Listings of a province by group, stars or price, counted without reading the table
+        # (SQLite takes this index for any province filter: it must cover them all).
         Index(
             "ix_listings_province_filter",
             "province_code",
@@ -58,7 +58,6 @@ class Listing(Base):
             "archived_at",
             "stall_id",
             "price_vnd",
-            "stock",
         ),
     )
 
