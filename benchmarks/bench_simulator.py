@@ -49,7 +49,6 @@ from market.simulator.scenario import load_scenario
 from market.simulator.store import (
     CHUNK_SALES,
     BulkPlayer,
-    ChunkWriter,
     Player,
     ProcessChunkWriter,
     run_key,
@@ -142,7 +141,6 @@ def run(
     overlap: bool,
     service_world: bool = False,
     world_size: int | None = None,
-    process: bool = True,
 ) -> None:
     engine = create_db_engine(url)
     print(f"database: {engine.url.render_as_string()}; {load_average()}", flush=True)
@@ -167,9 +165,7 @@ def run(
             flush=True,
         )
         clock = Clock()
-        writer: ChunkWriter | ProcessChunkWriter | None = None
-        if overlap:
-            writer = ProcessChunkWriter(engine) if process else ChunkWriter(engine)
+        writer = ProcessChunkWriter(engine) if overlap else None
         player = TimedPlayer(
             session, stored, FakeCardGateway(), run_key(world, START), chunk, writer=writer
         )
@@ -222,11 +218,6 @@ def main() -> None:
     parser.add_argument("--chunk", type=int, default=CHUNK_SALES)
     parser.add_argument("--profile", type=Path, help="write cProfile stats to this file")
     parser.add_argument(
-        "--thread-writer",
-        action="store_true",
-        help="PostgreSQL: write chunks from a thread instead of a writer process",
-    )
-    parser.add_argument(
         "--world-for",
         type=int,
         help="size the world for this many transactions (default: --transactions)",
@@ -240,7 +231,7 @@ def main() -> None:
     parser.add_argument(
         "--no-overlap",
         action="store_true",
-        help="PostgreSQL: write each chunk in the player's thread instead of a writer thread",
+        help="PostgreSQL: write each chunk in the player's process instead of a writer process",
     )
     args = parser.parse_args()
     raw = args.database_url
@@ -268,7 +259,6 @@ def main() -> None:
             overlap=not args.no_overlap,
             service_world=args.service_world,
             world_size=args.world_for,
-            process=not args.thread_writer,
         )
     finally:
         if not args.keep:

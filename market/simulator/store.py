@@ -16,7 +16,6 @@ import heapq
 import itertools
 import multiprocessing
 import queue
-import threading
 import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -277,44 +276,6 @@ def run_key(world: World, start: date) -> str:
     return f"{world.scenario}/{world.seed}/{start.isoformat()}"
 
 
-class ChunkWriter:
-    """Write chunks in a thread, each in its own transaction and in order, while the next is
-    computed: the database works on one chunk while Python checks out the next.
-
-    At most `depth` chunks wait, which bounds the memory; the first failure stops the writing
-    and is raised to the player at its next chunk or at `close`.
-    """
-
-    def __init__(self, engine: Engine, depth: int = 1) -> None:
-        self.engine = engine
-        self._queue: queue.Queue[Chunk | None] = queue.Queue(maxsize=depth)
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="chunk-writer", daemon=True)
-        self._thread.start()
-
-    def put(self, chunk: Chunk) -> None:
-        self._raise()
-        self._queue.put(chunk)
-
-    def close(self) -> None:
-        """Wait for every chunk to be written; raise the writer's error if it failed."""
-        if self._thread.is_alive():
-            self._queue.put(None)
-            self._thread.join()
-        self._raise()
-
-    def _raise(self) -> None:
-        if self._error is not None:
-            raise RuntimeError("writing a chunk failed") from self._error
-
-    def _run(self) -> None:
-        with Session(self.engine) as session:
-            _write_in_order(session, self._queue.get, self._failed)
-
-    def _failed(self, error: BaseException) -> None:
-        self._error = error  # handed to the player's thread
-
-
 def _write_in_order(
     session: Session,
     next_chunk: Callable[[], "Chunk | None"],
@@ -345,9 +306,13 @@ def _write_chunks(url: str, chunks: "multiprocessing.Queue[Chunk | None]", error
 
 
 class ProcessChunkWriter:
-    """Write chunks like ChunkWriter, from a process of its own: the chunk's rows cross a pipe
-    pickled (fast, in C), and their COPY formatting and the database's replies no longer take
-    the player's interpreter lock, so checkout runs on one core while writing runs on another.
+    """Write chunks in a process of its own, each in its own transaction and in order, while the
+    player checks out the next: the chunk's rows cross a pipe pickled (fast, in C), and their
+    COPY formatting and the database's replies no longer take the player's interpreter lock, so
+    checkout runs on one core while writing runs on another.
+
+    At most `depth` chunks wait, which bounds the memory; the first failure stops the writing
+    and is raised to the player at its next chunk or at `close`.
     """
 
     def __init__(self, engine: Engine, depth: int = 1) -> None:
@@ -387,7 +352,7 @@ class BulkPlayer(Player):
     """Play a run like Player, checked out and written in chunks of `chunk` sales.
 
     Each chunk is written in one transaction: in `session`'s, committed by `commit`, or with a
-    `writer`, by its thread while the next chunk is computed. `finish` writes the last one.
+    `writer`, by its process while the next chunk is computed. `finish` writes the last one.
     """
 
     def __init__(
@@ -398,7 +363,7 @@ class BulkPlayer(Player):
         run: str,
         chunk: int = CHUNK_SALES,
         commit: Callable[[], None] | None = None,
-        writer: "ChunkWriter | ProcessChunkWriter | None" = None,
+        writer: "ProcessChunkWriter | None" = None,
     ) -> None:
         super().__init__(session, stored, gateway)
         self.card_gateway = gateway
