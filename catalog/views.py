@@ -38,7 +38,7 @@ class ProductGroups(MethodView):
 
 @blp.route("/producers")
 class Producers(MethodView):
-    @blp.arguments(ProducerArgs, location="query")
+    @blp.arguments(ProducerArgs(), location="query")
     @blp.response(200, ProducerPageSchema)
     def get(self, args):
         """List producers, filtered by type and commune."""
@@ -46,7 +46,7 @@ class Producers(MethodView):
         return paginate(db.session, query, args["page"], args["page_size"])
 
     @allow(Role.ADMIN)
-    @blp.arguments(ProducerSchema)
+    @blp.arguments(ProducerSchema())
     @blp.response(201, ProducerSchema)
     def post(self, data):
         """Register a producer."""
@@ -76,7 +76,7 @@ class ProducerDetail(MethodView):
 
 @blp.route("/products")
 class Products(MethodView):
-    @blp.arguments(ProductArgs, location="query")
+    @blp.arguments(ProductArgs(), location="query")
     @blp.response(200, ProductPageSchema)
     def get(self, args):
         """List and search products; text typed without accents is ranked, name matches first."""
@@ -85,7 +85,7 @@ class Products(MethodView):
         return paginate(db.session, query, args["page"], args["page_size"])
 
     @allow(Role.ADMIN)
-    @blp.arguments(ProductSchema)
+    @blp.arguments(ProductSchema())
     @blp.response(201, ProductSchema)
     def post(self, data):
         """Add a product."""
@@ -121,7 +121,7 @@ class ProductCertifications(MethodView):
         return services.get_product(db.session, product_id).certifications
 
     @allow(Role.ADMIN)
-    @blp.arguments(CertificationSchema)
+    @blp.arguments(CertificationSchema())
     @blp.response(201, CertificationSchema)
     def post(self, data, product_id):
         """Record an OCOP decision for the product; it is valid for 36 months."""
@@ -152,7 +152,7 @@ class CertificationDetail(MethodView):
 @blp.route(f"/certifications/<{ID}:certification_id>/revoke")
 class CertificationRevocation(MethodView):
     @allow(Role.ADMIN)
-    @blp.arguments(RevocationSchema)
+    @blp.arguments(RevocationSchema())
     @blp.response(200, CertificationSchema)
     def post(self, data, certification_id):
         """Revoke a certification; the product falls back to its previous one."""
@@ -167,7 +167,7 @@ class ProductEcommerceListings(MethodView):
         return services.get_product(db.session, product_id).ecommerce_listings
 
     @allow(Role.ADMIN)
-    @blp.arguments(EcommerceListingSchema)
+    @blp.arguments(EcommerceListingSchema())
     @blp.response(201, EcommerceListingSchema)
     def post(self, data, product_id):
         """Record a product's page on an e-commerce platform."""

@@ -26,7 +26,7 @@ blp = Blueprint("payments", __name__, url_prefix="/api/v1", description="VietQR 
 @blp.route("/vietqr/decode")
 class DecodeVietQR(MethodView):
     @allow(ANYONE)
-    @blp.arguments(PayloadSchema)
+    @blp.arguments(PayloadSchema())
     @blp.response(200, VietQRSchema)
     def post(self, data):
         """Read a VietQR payload: its fields, or every problem with the tag it concerns."""
@@ -54,7 +54,7 @@ class BankDetail(MethodView):
 
 @blp.route("/payments/<payment_id>")
 class PaymentDetail(MethodView):
-    @blp.arguments(PaymentWaitArgs, location="query")
+    @blp.arguments(PaymentWaitArgs(), location="query")
     @blp.response(200, PaymentSchema)
     def get(self, args, payment_id):
         """Return a payment; with `wait` and `status`, answer as soon as the status changes."""
@@ -85,7 +85,7 @@ class BankWebhook(MethodView):
 @blp.route("/payments/<payment_id>/card")
 class CardPayment(MethodView):
     @allow(ANYONE)
-    @blp.arguments(CardAttemptRequestSchema)
+    @blp.arguments(CardAttemptRequestSchema())
     @blp.response(200, CardAttemptSchema)
     def post(self, data, payment_id):
         """Pay a card payment with a card; after a decline, try another card."""

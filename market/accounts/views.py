@@ -23,7 +23,7 @@ EVERY_ROLE = tuple(Role)
 @blp.route("/users")
 class Users(MethodView):
     @allow(Role.ADMIN)
-    @blp.arguments(UserSchema)
+    @blp.arguments(UserSchema())
     @blp.response(201, CreatedUserSchema)
     def post(self, data):
         """Create an account and its first token."""
@@ -43,7 +43,7 @@ class Me(MethodView):
 @blp.route("/tokens")
 class Tokens(MethodView):
     @allow(*EVERY_ROLE)
-    @blp.arguments(TokenRequestSchema, required=False)
+    @blp.arguments(TokenRequestSchema(), required=False)
     @blp.response(201, IssuedTokenSchema)
     def post(self, data):
         """Issue another token for the caller's own account."""

@@ -16,7 +16,7 @@ blp = Blueprint("audit", __name__, url_prefix="/api/v1", description="Audit log"
 @blp.route("/audit-events")
 class AuditEvents(MethodView):
     @allow(Role.ADMIN)
-    @blp.arguments(AuditArgs, location="query")
+    @blp.arguments(AuditArgs(), location="query")
     @blp.response(200, AuditEventPageSchema)
     def get(self, args):
         """List audit events, newest first, by subject, actor, action and local days."""

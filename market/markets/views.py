@@ -25,7 +25,7 @@ blp = Blueprint("markets", __name__, url_prefix="/api/v1", description="Markets 
 
 @blp.route("/markets")
 class Markets(MethodView):
-    @blp.arguments(MarketArgs, location="query")
+    @blp.arguments(MarketArgs(), location="query")
     @blp.response(200, MarketPageSchema)
     def get(self, args):
         """List markets by province, commune, kind or name (with or without accents)."""
@@ -35,7 +35,7 @@ class Markets(MethodView):
         return paginate(db.session, query, args["page"], args["page_size"])
 
     @allow(Role.ADMIN)
-    @blp.arguments(MarketSchema)
+    @blp.arguments(MarketSchema())
     @blp.response(201, MarketSchema)
     def post(self, data):
         """Register a market."""
@@ -65,7 +65,7 @@ class MarketDetail(MethodView):
 
 @blp.route(f"/markets/<{ID}:market_id>/stalls")
 class MarketStalls(MethodView):
-    @blp.arguments(StallArgs, location="query")
+    @blp.arguments(StallArgs(), location="query")
     @blp.response(200, StallPageSchema)
     def get(self, args, market_id):
         """List a market's stalls in code order."""
@@ -77,7 +77,7 @@ class MarketStalls(MethodView):
 @blp.route("/stalls")
 class Stalls(MethodView):
     @allow(Role.VENDOR)
-    @blp.arguments(StallSchema)
+    @blp.arguments(StallSchema())
     @blp.response(201, StallSchema)
     def post(self, data):
         """Open a stall in a market for your vendor profile."""

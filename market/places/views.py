@@ -39,7 +39,7 @@ class ProvinceDetail(MethodView):
 
 @blp.route("/communes")
 class Communes(MethodView):
-    @blp.arguments(CommuneArgs, location="query")
+    @blp.arguments(CommuneArgs(), location="query")
     @blp.response(200, CommunePageSchema)
     def get(self, args):
         """List communes, filtered by province and by name typed with or without accents."""

@@ -32,7 +32,7 @@ class Catalogue(MethodView):
 @blp.route("/indicators")
 class Indicators(MethodView):
     @allow(*READERS)
-    @blp.arguments(ReportArgs, location="query")
+    @blp.arguments(ReportArgs(), location="query")
     @blp.response(200, ReportSchema)
     def get(self, args):
         """Return indicator values for one or two places over a range, by day to year."""
@@ -43,7 +43,7 @@ class Indicators(MethodView):
 @blp.route("/indicators.csv")
 class IndicatorsCsv(MethodView):
     @allow(*READERS)
-    @blp.arguments(ReportArgs, location="query")
+    @blp.arguments(ReportArgs(), location="query")
     @blp.response(200, content_type="text/csv")
     def get(self, args):
         """Return the same values as CSV (UTF-8 with BOM, one row per value) for Excel."""
@@ -59,7 +59,7 @@ class IndicatorsCsv(MethodView):
 @blp.route("/charts/<any(share, coverage, methods):chart>.<any(png, svg):image_format>")
 class Chart(MethodView):
     @allow(*READERS)
-    @blp.arguments(ReportArgs, location="query")
+    @blp.arguments(ReportArgs(), location="query")
     @blp.response(200, content_type="image/png")
     @blp.alt_response(200, content_type="image/svg+xml", success=True)
     def get(self, args, chart, image_format):
@@ -72,7 +72,7 @@ class Chart(MethodView):
 @blp.route("/document.<any(html, pdf):file_format>")
 class Document(MethodView):
     @allow(*READERS)
-    @blp.arguments(ReportArgs, location="query")
+    @blp.arguments(ReportArgs(), location="query")
     @blp.response(200, content_type="application/pdf")
     @blp.alt_response(200, content_type="text/html", success=True)
     def get(self, args, file_format):
@@ -100,7 +100,7 @@ class Figures(MethodView):
         return services.list_figures(db.session)
 
     @allow(*READERS)
-    @blp.arguments(FigureSchema)
+    @blp.arguments(FigureSchema())
     @blp.response(201, FigureSchema)
     def post(self, data):
         """Enter a figure measured elsewhere (a survey, a ministry) with its date and source."""

@@ -22,8 +22,8 @@ blp = Blueprint("sales", __name__, url_prefix="/api/v1", description="Orders, ch
 @blp.route("/orders")
 class Orders(MethodView):
     @allow(ANYONE)
-    @blp.arguments(IdempotencyHeaders, location="headers")
-    @blp.arguments(OrderRequestSchema)
+    @blp.arguments(IdempotencyHeaders(), location="headers")
+    @blp.arguments(OrderRequestSchema())
     @blp.response(201, OrderSchema)
     def post(self, headers, data):
         """Check out at a stall: prices are frozen, stock reserved and the payment opened."""
@@ -57,8 +57,8 @@ class CancelOrder(MethodView):
 @blp.route("/payments/<payment_id>/refunds")
 class Refunds(MethodView):
     @allow(Role.VENDOR, Role.ADMIN)
-    @blp.arguments(IdempotencyHeaders, location="headers")
-    @blp.arguments(RefundRequestSchema)
+    @blp.arguments(IdempotencyHeaders(), location="headers")
+    @blp.arguments(RefundRequestSchema())
     @blp.response(201, PaymentSchema)
     def post(self, headers, data, payment_id):
         """Return money to the shopper, never more than was paid."""

@@ -24,7 +24,7 @@ blp = Blueprint("vendors", __name__, url_prefix="/api/v1", description="Vendors 
 @blp.route("/vendors")
 class Vendors(MethodView):
     @allow(Role.VENDOR)
-    @blp.arguments(VendorSchema)
+    @blp.arguments(VendorSchema())
     @blp.response(201, VendorSchema)
     def post(self, data):
         """Register your business and the bank account that receives your payments."""
@@ -57,7 +57,7 @@ class VendorDetail(MethodView):
 
 @blp.route("/listings")
 class Listings(MethodView):
-    @blp.arguments(ListingArgs, location="query")
+    @blp.arguments(ListingArgs(), location="query")
     @blp.response(200, ListingPageSchema)
     def get(self, args):
         """Browse what is on sale: by market, place, product group, stars, price and stock."""
@@ -66,7 +66,7 @@ class Listings(MethodView):
         return paginate(db.session, query, page, page_size)
 
     @allow(Role.VENDOR)
-    @blp.arguments(ListingSchema)
+    @blp.arguments(ListingSchema())
     @blp.response(201, ListingSchema)
     def post(self, data):
         """List goods for sale at one of your stalls."""
