@@ -10,7 +10,8 @@ N sales) and open every night; the run plays from 2026-10-15, so the launch camp
 it, and stops after N sales. It goes through market.simulator.store.BulkPlayer, as
 `ocop-market simulate --mode fast` does. Printed: sales and rows per second, elapsed time, time
 per phase (generate: the behaviour's event stream; compute: checkout and payments in memory;
-write: COPY/executemany, roll-ups and commits), peak RSS, and the load average.
+write: COPY/executemany, roll-ups and commits), the peak RSS of the player and of the writer
+process, and the load average.
 
 PostgreSQL: a scratch database whose name contains "bench" is created (dropped first) and
 dropped at the end unless --keep. SQLite: a file, by default in a temporary folder.
@@ -195,6 +196,8 @@ def run(
     engine.dispose()
     tally = player.tally
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # The writer process, joined by now: the largest of the children that ended.
+    writer_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     total_rows = sum(rows.values())
     compute = elapsed - clock.generate - clock.write
     print(
@@ -206,7 +209,7 @@ def run(
         f"  phases: generate {clock.generate:,.1f} s, compute {compute:,.1f} s, "
         f"write {clock.write:,.1f} s"
         f"{' (waiting for the writer)' if overlap else ''}\n"
-        f"  peak RSS {peak:,.0f} MB; {load_average()}",
+        f"  peak RSS {peak:,.0f} MB, writer process {writer_peak:,.0f} MB; {load_average()}",
         flush=True,
     )
 

@@ -46,7 +46,10 @@ from payments.transfers import settle_transfer
 
 EXPIRY_CHECK = timedelta(minutes=5)  # how often the simulated expiry job runs
 TEST_CARD = "pm_card_visa"
-CHUNK_SALES = 20_000  # sales per transaction in bulk: a crash loses at most this many
+# Sales per transaction in bulk. A chunk adds to each stall-day roll-up once, so larger chunks
+# write fewer roll-up rows per sale: a 9,450-stall month into PostgreSQL took 694 s in chunks of
+# 20,000 and 621 s in chunks of 50,000, with peaks of 578 and 716 MB in the player.
+CHUNK_SALES = 50_000
 
 
 @dataclass
