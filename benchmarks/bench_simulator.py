@@ -196,8 +196,10 @@ def run(
     engine.dispose()
     tally = player.tally
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    # The writer process, joined by now: the largest of the children that ended.
-    writer_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    memory = f"peak RSS {peak:,.0f} MB"
+    if writer is not None:  # joined by now: the largest of the children that ended
+        writer_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        memory += f", writer process {writer_peak:,.0f} MB"
     total_rows = sum(rows.values())
     compute = elapsed - clock.generate - clock.write
     print(
@@ -209,7 +211,7 @@ def run(
         f"  phases: generate {clock.generate:,.1f} s, compute {compute:,.1f} s, "
         f"write {clock.write:,.1f} s"
         f"{' (waiting for the writer)' if overlap else ''}\n"
-        f"  peak RSS {peak:,.0f} MB, writer process {writer_peak:,.0f} MB; {load_average()}",
+        f"  {memory}; {load_average()}",
         flush=True,
     )
 
