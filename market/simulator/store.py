@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from catalog import services as catalog
 from market.accounts.services import create_user
 from market.core.clock import VIETNAM
-from market.core.db import create_db_engine
+from market.core.db import create_db_engine, dialect_of
 from market.core.principals import Principal, Role
 from market.markets import services as markets
 from market.markets.models import Stall
@@ -294,14 +294,14 @@ def _write_in_order(
             continue
         try:
             with session.begin():
-                commit_without_waiting_for_disk(session)
+                _allow_asynchronous_commit(session)
                 chunk.write(session)
         except BaseException as error:
             failed(error)
             broken = True
 
 
-def commit_without_waiting_for_disk(session: Session) -> None:
+def _allow_asynchronous_commit(session: Session) -> None:
     """Let the session's transaction commit without waiting for its WAL to reach the disk.
 
     A fast run's commits waited for all the WAL written before them (drawing ids from a
@@ -310,7 +310,7 @@ def commit_without_waiting_for_disk(session: Session) -> None:
     one (WAL is replayed in order), so the database stays consistent; a simulated run can be
     played again.
     """
-    if session.get_bind().dialect.name == "postgresql":
+    if dialect_of(session) == "postgresql":
         session.execute(text("SET LOCAL synchronous_commit = off"))
 
 
@@ -407,7 +407,7 @@ class BulkPlayer(Player):
         self._in_chunk = 0
 
     def _commit(self) -> None:
-        commit_without_waiting_for_disk(self.session)
+        _allow_asynchronous_commit(self.session)
         self.session.commit()
 
     def _expire_unpaid(self, now: datetime) -> int:
