@@ -135,7 +135,7 @@ def open_intent(
     now = now or utcnow()
     check_method_amount(method, sale.amount_vnd)
     statements = _statements(dialect_of(session))
-    for _ in range(5):  # a reference collision: 32^8 makes a second one vanishingly rare
+    for _ in range(5):  # a collision: 2^30 bodies a day make a second one vanishingly rare
         values = _intent_values(sale, method, new_reference(now), ttl, now)
         intent_id = session.execute(statements.insert_intent, values).scalar()
         if intent_id is not None:
