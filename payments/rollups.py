@@ -16,7 +16,7 @@ from datetime import date
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import ARRAY, Table, bindparam, cast, func, select
 from sqlalchemy.orm import Session
 
 from market.core.db import dialect_of, insert_for, table_of
@@ -51,12 +51,27 @@ class Change:
 
 
 @dataclass(frozen=True)
+class _Upsert:
+    """One roll-up statement; on PostgreSQL its rows go as one array per column."""
+
+    statement: Any
+    columns: tuple[str, ...] | None  # None: one parameter set per row (SQLite's executemany)
+
+    def run(self, session: Session, rows: list[dict[str, Any]]) -> Iterable[Any]:
+        if self.columns is None:
+            return session.execute(self.statement, rows)
+        return session.execute(
+            self.statement, {name: [row[name] for row in rows] for name in self.columns}
+        )
+
+
+@dataclass(frozen=True)
 class _Upserts:
     """The roll-ups' statements for one dialect, built once."""
 
-    stall_days: Any
-    active_stalls: Any
-    market_months: Any
+    stall_days: _Upsert
+    active_stalls: _Upsert
+    market_months: _Upsert
 
 
 TALLY_INDEX = {name: index for index, name in enumerate(TALLY_COLUMNS)}
@@ -117,18 +132,18 @@ def write_totals(session: Session, totals: Totals) -> None:
         month[:] = map(operator.add, month, counts)
         places[month_key] = place
     upserts = _upserts(dialect_of(session))
-    day_keys = sorted(stall_days)
-    payments_today = session.execute(
-        upserts.stall_days, [_stall_day(key, stall_days[key], places[key]) for key in day_keys]
-    ).scalars()
+    rows = upserts.stall_days.run(
+        session, [_stall_day(key, stall_days[key], places[key]) for key in sorted(stall_days)]
+    )
     # A stall that had been paid earlier that day is marked active for the month already.
     first_today = {}
-    for key, paid in zip(day_keys, payments_today, strict=True):
+    for local_date, stall_id, method, paid in rows:
+        key = (local_date, stall_id, PaymentMethod(method).value)
         added = stall_days[key][PAYMENTS]
         first_today[key] = added > 0 and paid == added
     newly_active = _mark_active(session, upserts.active_stalls, first_today, places)
-    session.execute(
-        upserts.market_months,
+    upserts.market_months.run(
+        session,
         [
             _market_month(key, market_months[key], places[key], newly_active[key])
             for key in sorted(market_months)
@@ -172,7 +187,7 @@ def _tally(counts: list[int]) -> dict[str, int]:
 
 def _mark_active(
     session: Session,
-    statement: Any,
+    upsert: _Upsert,
     first_today: Mapping[tuple[Any, ...], bool],
     places: Mapping[tuple[Any, ...], Place],
 ) -> Counter[tuple[Any, ...]]:
@@ -190,7 +205,7 @@ def _mark_active(
         {"month": month, "stall_id": stall_id, "method": method}
         for month, stall_id, method in sorted(markets)
     ]
-    for month, stall_id, method in session.execute(statement, params):
+    for month, stall_id, method in upsert.run(session, params):
         key = (month, stall_id, PaymentMethod(method).value)
         newly_active[(month, markets[key].market_id, key[2])] += 1
     return newly_active
@@ -198,28 +213,59 @@ def _mark_active(
 
 @cache
 def _upserts(dialect: str) -> _Upserts:
-    """Build the three statements once per dialect: building one costs more than running it."""
+    """Build the three statements once per dialect: building one costs more than running it.
+
+    RETURNING names each row's key, so that no statement has to give its rows back in parameter
+    order: asked to, SQLAlchemy sends an upsert one row at a time (10,000 stall days took 1.8 s
+    on PostgreSQL). There the rows go as arrays, one per column, in a single statement; as
+    thousands of VALUES instead, psycopg spent 1.1 s parsing the 21 statements' text.
+    """
     insert = insert_for(dialect)
-    active = table_of(ActiveStallMonth)
+    arrays = dialect == "postgresql"
+    days, active = table_of(StallDaySales), table_of(ActiveStallMonth)
+    months = table_of(MarketMonthSales)
+
+    def upsert(table: Table, statement: Any) -> _Upsert:
+        return _Upsert(statement, tuple(table.c.keys()) if arrays else None)
+
     return _Upserts(
-        stall_days=_adding(
-            insert, table_of(StallDaySales), ("local_date", "stall_id", "method")
-        ).returning(table_of(StallDaySales).c.payments, sort_by_parameter_order=True),
-        active_stalls=insert(active)
-        .on_conflict_do_nothing()
-        .returning(active.c.month, active.c.stall_id, active.c.method),
-        market_months=_adding(
-            insert,
-            table_of(MarketMonthSales),
-            ("month", "market_id", "method"),
-            extra=("active_stalls",),
+        stall_days=upsert(
+            days,
+            _adding(
+                _inserting(insert, days, arrays), ("local_date", "stall_id", "method")
+            ).returning(days.c.local_date, days.c.stall_id, days.c.method, days.c.payments),
+        ),
+        active_stalls=upsert(
+            active,
+            _inserting(insert, active, arrays)
+            .on_conflict_do_nothing()
+            .returning(active.c.month, active.c.stall_id, active.c.method),
+        ),
+        market_months=upsert(
+            months,
+            _adding(
+                _inserting(insert, months, arrays),
+                ("month", "market_id", "method"),
+                extra=("active_stalls",),
+            ),
         ),
     )
 
 
-def _adding(insert: Any, table: Table, key: tuple[str, ...], extra: tuple[str, ...] = ()) -> Any:
-    """Return an upsert that inserts a row or adds its counters to the existing one."""
-    statement = insert(table)
+def _inserting(insert: Any, table: Table, arrays: bool) -> Any:
+    """Return the table's INSERT; with `arrays`, of the rows zipped from one array per column."""
+    if not arrays:
+        return insert(table)
+    names = list(table.c.keys())
+    rows = select(
+        *[func.unnest(cast(bindparam(name), ARRAY(table.c[name].type))) for name in names]
+    )
+    return insert(table).from_select(names, rows)
+
+
+def _adding(statement: Any, key: tuple[str, ...], extra: tuple[str, ...] = ()) -> Any:
+    """Make an INSERT an upsert that adds its counters to those of the row already there."""
+    table = statement.table
     return statement.on_conflict_do_update(
         index_elements=list(key),
         set_={name: table.c[name] + statement.excluded[name] for name in TALLY_COLUMNS + extra},
