@@ -18,9 +18,17 @@ BASE32 = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 TAIL_BYTES = 12  # 96 random bits
 
 
+# Every pair of digits, so that a spelling takes half the steps: the simulator spells four
+# numbers per sale, and digit by digit that was 2.4 µs for an id's ten digits, 0.6 µs by pairs.
+_PAIRS = tuple(first + second for first in BASE32 for second in BASE32)
+
+
 def base32(value: int, digits: int) -> str:
     """Spell the low 5 x `digits` bits of `value` in base 32, most significant digit first."""
-    return "".join(BASE32[value >> shift & 31] for shift in range(5 * (digits - 1), -1, -5))
+    text = BASE32[value >> 5 * (digits - 1) & 31] if digits % 2 else ""
+    for shift in range(10 * (digits // 2) - 10, -1, -10):
+        text += _PAIRS[value >> shift & 1023]
+    return text
 
 
 def public_id(prefix: str, moment: datetime, tail: bytes | None = None) -> str:

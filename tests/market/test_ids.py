@@ -2,11 +2,24 @@
 
 from datetime import UTC, datetime, timedelta
 
-from market.core.ids import public_id
+from market.core.ids import BASE32, base32, public_id
 from payments.bank_formats import REFERENCE_TOKEN
 from payments.intents import new_reference
 
 MOMENT = datetime(2026, 12, 5, 7, 30, tzinfo=UTC)
+
+
+def test_base32_spells_the_low_bits_most_significant_digit_first() -> None:
+    assert [base32(value, 1) for value in (0, 9, 10, 31)] == ["0", "9", "A", "Z"]
+    assert base32(32, 2) == "10" and base32(1024, 2) == "00"  # only the low 10 bits
+    assert base32(1023, 3) == "0ZZ" and base32(2**50 - 1, 10) == "Z" * 10
+    for value, digits in ((1_764_950_400_123, 10), (123_456_789, 6), (987_654, 5)):
+        spelled = base32(value, digits)
+        assert len(spelled) == digits
+        read = 0
+        for digit in spelled:
+            read = read * 32 + BASE32.index(digit)
+        assert read == value % 32**digits
 
 
 def test_public_ids_sort_as_their_moments_and_differ_within_one() -> None:
