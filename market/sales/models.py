@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, String
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from market.core.db import Base, UTCDateTime, utcnow
@@ -17,9 +17,10 @@ class Order(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = mapped_column(String(32), unique=True)
-    # The stall's vendor and market, copied without foreign keys (migration 0009 says why).
+    # The stall's vendor and market, copied without foreign keys (migration 0009 says why); the
+    # stall itself without one too, since stalls are closed, never deleted (0013).
     vendor_id: Mapped[int]
-    stall_id: Mapped[int] = mapped_column(ForeignKey("stalls.id"), index=True)
+    stall_id: Mapped[int] = mapped_column(index=True)
     market_id: Mapped[int]
     total_vnd: Mapped[int] = mapped_column(BigInteger)
     idempotency_key: Mapped[str | None] = mapped_column(String(255), unique=True)
@@ -48,7 +49,7 @@ class OrderLine(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(index=True)  # no foreign key: migration 0011
-    listing_id: Mapped[int] = mapped_column(ForeignKey("listings.id"), index=True)
+    listing_id: Mapped[int] = mapped_column(index=True)  # archived, never deleted: 0013
     product_id: Mapped[int | None]  # the listing's, copied without a foreign key (0009)
     title: Mapped[str] = mapped_column(String(160))
     unit: Mapped[str] = mapped_column(String(30))

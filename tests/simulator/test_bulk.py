@@ -143,7 +143,7 @@ def written(session: Session, stored: Stored, tally: Tally) -> dict[str, Any]:
 
 
 def references_astray(session: Session) -> dict[str, int]:
-    """Count rows whose references the database no longer checks (migrations 0009 and 0011):
+    """Count rows whose references the database no longer checks (migrations 0009, 0011, 0013):
     links to a missing parent, and copied places that are not their parent's."""
     intent, ledger = PaymentIntent, LedgerEntry
 
@@ -156,6 +156,13 @@ def references_astray(session: Session) -> dict[str, int]:
         )
 
     checks = {
+        "orders without stall": orphans(Order, Stall, Order.stall_id),
+        "lines without listing": orphans(OrderLine, Listing, OrderLine.listing_id),
+        "lines of another stall's listing": select(func.count())
+        .select_from(OrderLine)
+        .join(Order, Order.id == OrderLine.order_id)
+        .join(Listing, Listing.id == OrderLine.listing_id)
+        .where(Listing.stall_id != Order.stall_id),
         "lines without order": orphans(OrderLine, Order, OrderLine.order_id),
         "intents without order": orphans(intent, Order, intent.order_id),
         "events without intent": orphans(PaymentEvent, intent, PaymentEvent.intent_id),
