@@ -83,6 +83,9 @@ RELEASE_STOCK = (
 )
 
 
+_METHOD_JSON = {method: json.dumps(method.value) for method in PaymentMethod}  # dumps costs 2 µs
+
+
 def fingerprint(stall_id: int, lines: Sequence[LineRequest], method: PaymentMethod) -> str:
     """Return the request fingerprint checkout stores, the same text services._fingerprint hashes.
 
@@ -92,9 +95,7 @@ def fingerprint(stall_id: int, lines: Sequence[LineRequest], method: PaymentMeth
         f'{{"listing_id": {int(line.listing_id)}, "quantity": {int(line.quantity)}}}'
         for line in lines
     )
-    body = (
-        f'{{"lines": [{items}], "method": {json.dumps(method.value)}, "stall_id": {int(stall_id)}}}'
-    )
+    body = f'{{"lines": [{items}], "method": {_METHOD_JSON[method]}, "stall_id": {int(stall_id)}}}'
     return hashlib.sha256(body.encode()).hexdigest()
 
 
