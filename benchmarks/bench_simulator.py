@@ -51,7 +51,7 @@ from market.simulator.store import (
     CHUNK_SALES,
     BulkPlayer,
     Player,
-    ProcessChunkWriter,
+    chunk_writer,
     run_key,
     store_world,
 )
@@ -166,7 +166,7 @@ def run(
             flush=True,
         )
         clock = Clock()
-        writer = ProcessChunkWriter(engine) if overlap else None
+        writer = chunk_writer(engine) if overlap else None
         player = TimedPlayer(
             session, stored, FakeCardGateway(), run_key(world, START), chunk, writer=writer
         )
@@ -197,9 +197,12 @@ def run(
     tally = player.tally
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     memory = f"peak RSS {peak:,.0f} MB"
-    if writer is not None:  # joined by now: the largest of the children that ended
+    if writer is not None:  # all waited for by now: the largest of the children that ended
         writer_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        memory += f", writer process {writer_peak:,.0f} MB"
+        memory += (
+            f", writer processes {writer_peak:,.0f} MB (forked: counting the pages they share"
+            " with the player, so the sum overstates)"
+        )
     total_rows = sum(rows.values())
     compute = elapsed - clock.generate - clock.write
     print(

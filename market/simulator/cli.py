@@ -38,7 +38,7 @@ from market.simulator.calibration import Figures, calibrate, format_calibration
 from market.simulator.exports import LEDGER_CSV, LEDGER_PARQUET, PAYSIM_CSV, Exporter
 from market.simulator.live import DEFAULT_URL, Api, LiveError, LivePlayer, Pace, create_world
 from market.simulator.scenario import Scenario, ScenarioError, builtin_scenarios, load_scenario
-from market.simulator.store import BulkPlayer, ProcessChunkWriter, Tally, run_key
+from market.simulator.store import BulkPlayer, Tally, chunk_writer, run_key
 from market.simulator.world import World, build_world
 from market.simulator.world_store import store_world_bulk
 from payments.gateways.fake import FakeCardGateway
@@ -129,9 +129,9 @@ def play_scenario(
         stored = store_world_bulk(session, world, first)
         session.commit()
         _announce(plan, world, first, days, seed)
-        # SQLite has one writer at a time: there, the player writes its chunks itself. On
-        # PostgreSQL a process of its own writes them, so checkout and writing use two cores.
-        writer = ProcessChunkWriter(engine) if engine.dialect.name == "postgresql" else None
+        # On PostgreSQL a process of its own writes the chunks, so checkout and writing use two
+        # cores; SQLite has one writer at a time, so there the player writes them itself.
+        writer = chunk_writer(engine)
         player = BulkPlayer(session, stored, gateway, run_key(world, first), writer=writer)
         try:
             figures = _play_days(player, plan, world, first, days, seed, export)
