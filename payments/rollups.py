@@ -10,7 +10,7 @@ so), which spares the mark's statement on a stall's second payment of a day.
 
 import operator
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
@@ -50,18 +50,24 @@ class Change:
     counts: Mapping[str, int]
 
 
+# From this many rows on, PostgreSQL gets them as arrays: below it, VALUES cost less than
+# building and sending the arrays (a bank webhook adds one row).
+ARRAYS_FROM = 100
+
+
 @dataclass(frozen=True)
 class _Upsert:
-    """One roll-up statement; on PostgreSQL its rows go as one array per column."""
+    """One roll-up statement, its rows as VALUES or, on PostgreSQL, as one array per column."""
 
-    statement: Any
-    columns: tuple[str, ...] | None  # None: one parameter set per row (SQLite's executemany)
+    values: Any
+    arrays: Any | None
+    columns: tuple[str, ...]
 
     def run(self, session: Session, rows: list[dict[str, Any]]) -> Iterable[Any]:
-        if self.columns is None:
-            return session.execute(self.statement, rows)
+        if self.arrays is None or len(rows) < ARRAYS_FROM:
+            return session.execute(self.values, rows)
         return session.execute(
-            self.statement, {name: [row[name] for row in rows] for name in self.columns}
+            self.arrays, {name: [row[name] for row in rows] for name in self.columns}
         )
 
 
@@ -217,45 +223,42 @@ def _upserts(dialect: str) -> _Upserts:
 
     RETURNING names each row's key, so that no statement has to give its rows back in parameter
     order: asked to, SQLAlchemy sends an upsert one row at a time (10,000 stall days took 1.8 s
-    on PostgreSQL). There the rows go as arrays, one per column, in a single statement; as
+    on PostgreSQL). There many rows go as arrays, one per column, in a single statement; as
     thousands of VALUES instead, psycopg spent 1.1 s parsing the 21 statements' text.
     """
     insert = insert_for(dialect)
-    arrays = dialect == "postgresql"
     days, active = table_of(StallDaySales), table_of(ActiveStallMonth)
     months = table_of(MarketMonthSales)
 
-    def upsert(table: Table, statement: Any) -> _Upsert:
-        return _Upsert(statement, tuple(table.c.keys()) if arrays else None)
+    def upsert(table: Table, finish: Callable[[Any], Any]) -> _Upsert:
+        """Return the roll-up that `finish` makes of an INSERT into `table`, in both forms."""
+        arrays = finish(_from_arrays(insert, table)) if dialect == "postgresql" else None
+        return _Upsert(finish(insert(table)), arrays, tuple(table.c.keys()))
 
     return _Upserts(
         stall_days=upsert(
             days,
-            _adding(
-                _inserting(insert, days, arrays), ("local_date", "stall_id", "method")
-            ).returning(days.c.local_date, days.c.stall_id, days.c.method, days.c.payments),
+            lambda statement: _adding(statement, ("local_date", "stall_id", "method")).returning(
+                days.c.local_date, days.c.stall_id, days.c.method, days.c.payments
+            ),
         ),
         active_stalls=upsert(
             active,
-            _inserting(insert, active, arrays)
-            .on_conflict_do_nothing()
-            .returning(active.c.month, active.c.stall_id, active.c.method),
+            lambda statement: statement.on_conflict_do_nothing().returning(
+                active.c.month, active.c.stall_id, active.c.method
+            ),
         ),
         market_months=upsert(
             months,
-            _adding(
-                _inserting(insert, months, arrays),
-                ("month", "market_id", "method"),
-                extra=("active_stalls",),
+            lambda statement: _adding(
+                statement, ("month", "market_id", "method"), extra=("active_stalls",)
             ),
         ),
     )
 
 
-def _inserting(insert: Any, table: Table, arrays: bool) -> Any:
-    """Return the table's INSERT; with `arrays`, of the rows zipped from one array per column."""
-    if not arrays:
-        return insert(table)
+def _from_arrays(insert: Any, table: Table) -> Any:
+    """Return an INSERT of the rows zipped from one array parameter per column."""
     names = list(table.c.keys())
     rows = select(
         *[func.unnest(cast(bindparam(name), ARRAY(table.c[name].type))) for name in names]

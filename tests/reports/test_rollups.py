@@ -4,16 +4,27 @@ import random
 from datetime import date, datetime, timedelta
 
 import pytest
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from market.core.clock import VIETNAM
 from market.core.principals import Principal, Role
 from market.markets.models import Stall
+from market.places.models import Commune
 from market.reports.model import Grain, Place
 from market.reports.services import COUNTRY, ReportQuery, build_report
 from market.sales.services import LineRequest, expire_unpaid, place_order
 from payments import intents
-from payments.models import EventKind, PaymentMethod, PaymentStatus
+from payments.models import (
+    ActiveStallMonth,
+    EventKind,
+    MarketMonthSales,
+    PaymentMethod,
+    PaymentStatus,
+    StallDaySales,
+)
+from payments.rollups import ARRAYS_FROM, Change, roll_up
+from payments.rollups import Place as RollUpPlace
 from tests.factories.catalog import CertificationFactory, ProductFactory
 from tests.factories.markets import ListingFactory, MarketFactory, StallFactory
 
@@ -116,3 +127,48 @@ def test_refunds_late_and_partial_payments_all_reach_the_roll_ups(session: Sessi
     report = build_report(session, ReportQuery([COUNTRY], START, date(2026, 3, 31), Grain.YEAR))
     failures = [v for v in report.values if v.indicator == "QR_FAILURE_RATE"]
     assert all(v.numerator for v in failures), "expired codes are counted"
+
+
+def test_many_roll_up_rows_at_once_add_what_they_add_one_by_one(session: Session) -> None:
+    """A simulator chunk's roll-ups (arrays on PostgreSQL) count as the same changes one by one."""
+    market = MarketFactory(commune_code="01273")
+    stalls = [StallFactory(market=market) for _ in range(3)]
+    province = session.get_one(Commune, "01273").province_code
+    days = [date(2026, 10, 10) + timedelta(days=offset) for offset in range(40)]  # two months
+    changes = [
+        Change(
+            RollUpPlace(stall.id, stall.vendor_id, market.id, "01273", province),
+            day,
+            PaymentMethod.VIETQR,
+            {"payments": 1, "paid_vnd": 1_000 * (index + 1), "qr_issued": 2},
+        )
+        for index, (stall, day) in enumerate((stall, day) for stall in stalls for day in days)
+    ]
+    assert len(changes) >= ARRAYS_FROM  # all at once takes the many-rows form
+
+    roll_up(session, changes)  # every row new
+    roll_up(session, changes)  # every row there already: each adds
+    for change in changes[:3]:  # and one at a time, as bank webhooks add them
+        roll_up(session, [change])
+
+    days_stored = {
+        (row.stall_id, row.local_date): (row.payments, row.paid_vnd, row.qr_issued)
+        for row in session.scalars(select(StallDaySales))
+    }
+    expected = {
+        (change.place.stall_id, change.local_date): (
+            (3 if index < 3 else 2) * change.counts["payments"],
+            (3 if index < 3 else 2) * change.counts["paid_vnd"],
+            (3 if index < 3 else 2) * change.counts["qr_issued"],
+        )
+        for index, change in enumerate(changes)
+    }
+    assert days_stored == expected
+    months = {row.month: row for row in session.scalars(select(MarketMonthSales))}
+    assert sorted(months) == [date(2026, 10, 1), date(2026, 11, 1)]
+    for month, row in months.items():
+        in_month = [key for key in expected if key[1].replace(day=1) == month]
+        assert row.payments == sum(expected[key][0] for key in in_month)
+        assert row.paid_vnd == sum(expected[key][1] for key in in_month)
+        assert row.active_stalls == len(stalls)  # each stall counted once a month
+    assert session.scalar(select(func.count()).select_from(ActiveStallMonth)) == 2 * len(stalls)
