@@ -49,7 +49,7 @@ class OrderLine(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(index=True)  # no foreign key: migration 0011
-    listing_id: Mapped[int] = mapped_column(index=True)  # archived, never deleted: 0013
+    listing_id: Mapped[int]  # no foreign key (listings are archived, never deleted: 0013)
     product_id: Mapped[int | None]  # the listing's, copied without a foreign key (0009)
     title: Mapped[str] = mapped_column(String(160))
     unit: Mapped[str] = mapped_column(String(30))
