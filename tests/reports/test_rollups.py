@@ -155,13 +155,12 @@ def test_many_roll_up_rows_at_once_add_what_they_add_one_by_one(session: Session
         (row.stall_id, row.local_date): (row.payments, row.paid_vnd, row.qr_issued)
         for row in session.scalars(select(StallDaySales))
     }
+    times = [3] * 3 + [2] * (len(changes) - 3)  # how often each change was rolled up
     expected = {
-        (change.place.stall_id, change.local_date): (
-            (3 if index < 3 else 2) * change.counts["payments"],
-            (3 if index < 3 else 2) * change.counts["paid_vnd"],
-            (3 if index < 3 else 2) * change.counts["qr_issued"],
+        (change.place.stall_id, change.local_date): tuple(
+            count * change.counts[name] for name in ("payments", "paid_vnd", "qr_issued")
         )
-        for index, change in enumerate(changes)
+        for count, change in zip(times, changes, strict=True)
     }
     assert days_stored == expected
     months = {row.month: row for row in session.scalars(select(MarketMonthSales))}
