@@ -6,7 +6,7 @@ a second delivery of the same notification finds the first and changes nothing.
 """
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from functools import cache
 from typing import Any, Protocol
@@ -45,7 +45,9 @@ BUCKETS, BODY_BITS = 32**BUCKET_DIGITS, 5 * BODY_DIGITS
 class Sale:
     """What the checkout asks payments to collect, and where the sale happens."""
 
-    order_id: int
+    # None at checkout, which learns it as it writes the order (Opening.for_order); the bulk
+    # writer draws its ids beforehand.
+    order_id: int | None
     amount_vnd: int
     vendor_id: int
     stall_id: int
@@ -124,29 +126,75 @@ def new_reference(now: datetime) -> str:
     return spell_reference(int(now.timestamp()) // 86_400, secrets.randbits(BODY_BITS))
 
 
-def open_intent(
-    session: Session,
-    sale: Sale,
-    method: PaymentMethod,
-    ttl: timedelta = DEFAULT_TTL,
-    now: datetime | None = None,
-) -> PaymentIntent:
-    """Open the intent that collects `sale`; a VietQR one carries its dynamic code."""
+@dataclass(frozen=True)
+class Opening:
+    """An intent ready to be written: its row, its created event and what it adds to roll-ups.
+
+    Checkout plans it before writing anything, so that on PostgreSQL the order, the intent and
+    the stock go to the database in one statement (market.sales.services); elsewhere
+    `insert_opening` writes it and `roll_up` its changes.
+    """
+
+    sale: Sale
+    method: PaymentMethod
+    ttl: timedelta
+    now: datetime
+    values: dict[str, Any]  # the intent's row, without its id
+    created: dict[str, Any]  # the created event's row, without its intent_id
+    changes: list[Change]
+
+    def redrawn(self) -> "Opening":
+        """Return this opening with another reference (and so another code), after a clash."""
+        values = _intent_values(self.sale, self.method, new_reference(self.now), self.ttl, self.now)
+        return replace(self, values={**values, "order_id": self.values["order_id"]})
+
+    def for_order(self, order_id: int) -> "Opening":
+        return replace(self, values={**self.values, "order_id": order_id})
+
+
+def plan_opening(
+    sale: Sale, method: PaymentMethod, ttl: timedelta = DEFAULT_TTL, now: datetime | None = None
+) -> Opening:
+    """Check that `method` can collect `sale` and return the rows that open its intent.
+
+    A VietQR intent carries its dynamic code and counts as a code issued in the roll-ups.
+    """
     now = now or utcnow()
     check_method_amount(method, sale.amount_vnd)
+    changes = []
+    if method == PaymentMethod.VIETQR:
+        changes.append(Change(_place_of(sale), vietnam_date(now), method, {"qr_issued": 1}))
+    return Opening(
+        sale,
+        method,
+        ttl,
+        now,
+        _intent_values(sale, method, new_reference(now), ttl, now),
+        _event_values(None, EventKind.CREATED, 0, "checkout", None, now, {"method": method}),
+        changes,
+    )
+
+
+def insert_opening(session: Session, opening: Opening) -> PaymentIntent:
+    """Write an opened intent and its created event (not its roll-ups) and return the intent.
+
+    A reference drawn twice finds the first: no row comes back, and another is drawn.
+    """
     statements = _statements(dialect_of(session))
     for _ in range(5):  # a collision: 2^30 bodies a day make a second one vanishingly rare
-        values = _intent_values(sale, method, new_reference(now), ttl, now)
-        intent_id = session.execute(statements.insert_intent, values).scalar()
+        intent_id = session.execute(statements.insert_intent, opening.values).scalar()
         if intent_id is not None:
             break
+        opening = opening.redrawn()
     else:
         raise RuntimeError("could not draw a unique payment reference")
-    intent = attach_inserted(session, PaymentIntent(id=intent_id, **values))
-    _append(session, intent, EventKind.CREATED, 0, "checkout", None, now, {"method": method})
-    if method == PaymentMethod.VIETQR:
-        roll_up(session, [_change(intent, vietnam_date(now), qr_issued=1)])
-    return intent
+    _append(session, {**opening.created, "intent_id": intent_id})
+    return adopt_opening(session, intent_id, opening)
+
+
+def adopt_opening(session: Session, intent_id: int, opening: Opening) -> PaymentIntent:
+    """Return the intent that `opening` wrote as `intent_id`, in the session as if loaded."""
+    return attach_inserted(session, PaymentIntent(id=intent_id, **opening.values))
 
 
 def check_method_amount(method: PaymentMethod, amount_vnd: int) -> None:
@@ -262,7 +310,8 @@ def record(
         raise
     occurred_at = occurred_at or utcnow()
     event_id = _append(
-        session, intent, kind, amount_vnd, source, dedupe_key, occurred_at, details or {}
+        session,
+        _event_values(intent.id, kind, amount_vnd, source, dedupe_key, occurred_at, details or {}),
     )
     if event_id is None:
         # Recorded before, or by a concurrent worker between our check and our insert.
@@ -295,20 +344,22 @@ def _recorded(session: Session, dedupe_key: str) -> Recorded | None:
     return Recorded(intent, duplicate=True)
 
 
-def _append(
-    session: Session,
-    intent: PaymentIntent,
+def _append(session: Session, values: dict[str, Any]) -> int | None:
+    """Append an event; return its id, or None when its dedupe_key was recorded already."""
+    return session.execute(_statements(dialect_of(session)).insert_event, values).scalar()
+
+
+def _event_values(
+    intent_id: int | None,
     kind: EventKind,
     amount_vnd: int,
     source: str,
     dedupe_key: str | None,
     occurred_at: datetime,
     details: dict[str, Any],
-) -> int | None:
-    """Append an event; return its id, or None when its dedupe_key was recorded already."""
-    statement = _statements(dialect_of(session)).insert_event
-    values = {
-        "intent_id": intent.id,
+) -> dict[str, Any]:
+    return {
+        "intent_id": intent_id,
         "kind": kind,
         "amount_vnd": amount_vnd,
         "source": source,
@@ -317,7 +368,6 @@ def _append(
         "details": details,
         "recorded_at": utcnow(),
     }
-    return session.execute(statement, values).scalar()
 
 
 def check_transition(intent: IntentState, kind: EventKind, amount_vnd: int) -> None:
@@ -407,14 +457,17 @@ def _write_ledger_row(
 
 
 def _change(intent: PaymentIntent, local_date: date, **counts: int) -> Change:
-    place = Place(
-        stall_id=intent.stall_id,
-        vendor_id=intent.vendor_id,
-        market_id=intent.market_id,
-        commune_code=intent.commune_code,
-        province_code=intent.province_code,
+    return Change(_place_of(intent), local_date, intent.method, counts)
+
+
+def _place_of(source: Sale | PaymentIntent) -> Place:
+    return Place(
+        stall_id=source.stall_id,
+        vendor_id=source.vendor_id,
+        market_id=source.market_id,
+        commune_code=source.commune_code,
+        province_code=source.province_code,
     )
-    return Change(place, local_date, intent.method, counts)
 
 
 def _money_change(

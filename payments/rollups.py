@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import ARRAY, Table, bindparam, cast, func, select
 from sqlalchemy.orm import Session
 
-from market.core.db import dialect_of, insert_for, table_of
+from market.core.db import as_json, dialect_of, insert_for, rows_of_json, table_of
 from payments.models import (
     TALLY_COLUMNS,
     ActiveStallMonth,
@@ -53,6 +53,10 @@ class Change:
 # From this many rows on, PostgreSQL gets them as arrays: below it, VALUES cost less than
 # building and sending the arrays (a bank webhook adds one row).
 ARRAYS_FROM = 100
+DAY_KEY = ("local_date", "stall_id", "method")
+MONTH_KEY = ("month", "market_id", "method")
+# Names of unpaid_upserts()' parameters: another statement's own must not collide with them.
+DAYS_PARAM, MONTHS_PARAM = "issued_days", "issued_months"
 
 
 @dataclass(frozen=True)
@@ -118,29 +122,16 @@ class Totals:
 
 def roll_up(session: Session, changes: Iterable[Change]) -> None:
     """Add `changes` to the roll-ups: one statement per table, its rows in key order."""
-    totals = Totals()
-    for change in changes:
-        totals.add(change.place, change.local_date, change.method, change.counts)
-    write_totals(session, totals)
+    write_totals(session, _totals(changes))
 
 
 def write_totals(session: Session, totals: Totals) -> None:
     """Add `totals` to the stall-day, stall-month and market-month roll-ups, in key order."""
     if not totals:
         return
-    stall_days, places = totals.stall_days, dict(totals.places)
-    market_months: dict[tuple[Any, ...], list[int]] = {}
-    for key, counts in stall_days.items():
-        local_date, _, method = key
-        place = places[key]
-        month_key = (first_of_month(local_date), place.market_id, method)
-        month = market_months.setdefault(month_key, [0] * len(TALLY_COLUMNS))
-        month[:] = map(operator.add, month, counts)
-        places[month_key] = place
+    stall_days, places = totals.stall_days, totals.places
     upserts = _upserts(dialect_of(session))
-    rows = upserts.stall_days.run(
-        session, [_stall_day(key, stall_days[key], places[key]) for key in sorted(stall_days)]
-    )
+    rows = upserts.stall_days.run(session, _stall_day_rows(totals))
     # A stall that had been paid earlier that day is marked active for the month already.
     first_today = {}
     for local_date, stall_id, method, paid in rows:
@@ -148,13 +139,76 @@ def write_totals(session: Session, totals: Totals) -> None:
         added = stall_days[key][PAYMENTS]
         first_today[key] = added > 0 and paid == added
     newly_active = _mark_active(session, upserts.active_stalls, first_today, places)
-    upserts.market_months.run(
-        session,
-        [
-            _market_month(key, market_months[key], places[key], newly_active[key])
-            for key in sorted(market_months)
-        ],
+    upserts.market_months.run(session, _market_month_rows(totals, newly_active))
+
+
+def unpaid_tallies(changes: Iterable[Change]) -> dict[str, str]:
+    """Return the parameters of `unpaid_upserts()` for changes that count no payment.
+
+    Without a payment no stall becomes active for a month, so these rows need nothing read
+    from the database first: checkout sends them in the statement that writes the sale.
+    """
+    totals = _totals(changes)
+    if any(counts[PAYMENTS] for counts in totals.stall_days.values()):
+        raise ValueError("payments mark stalls active: roll them up with roll_up()")
+    return {
+        DAYS_PARAM: as_json(_stall_day_rows(totals)),
+        MONTHS_PARAM: as_json(_market_month_rows(totals, Counter())),
+    }
+
+
+@cache
+def unpaid_upserts() -> tuple[Any, Any]:
+    """Return PostgreSQL's stall-day and market-month upserts of `unpaid_tallies`' rows.
+
+    A caller puts them in a statement of its own, as common table expressions.
+    """
+    insert = insert_for("postgresql")
+
+    def from_json(table: Table, param: str) -> Any:
+        names = table.c.keys()
+        return insert(table).from_select(names, rows_of_json(table, names, param))
+
+    return (
+        _adding(from_json(table_of(StallDaySales), DAYS_PARAM), DAY_KEY),
+        _adding(
+            from_json(table_of(MarketMonthSales), MONTHS_PARAM), MONTH_KEY, extra=("active_stalls",)
+        ),
     )
+
+
+def _totals(changes: Iterable[Change]) -> Totals:
+    totals = Totals()
+    for change in changes:
+        totals.add(change.place, change.local_date, change.method, change.counts)
+    return totals
+
+
+def _stall_day_rows(totals: Totals) -> list[dict[str, Any]]:
+    """Return the stall-day rows to add, in key order."""
+    return [
+        _stall_day(key, totals.stall_days[key], totals.places[key])
+        for key in sorted(totals.stall_days)
+    ]
+
+
+def _market_month_rows(
+    totals: Totals, newly_active: Mapping[tuple[Any, ...], int]
+) -> list[dict[str, Any]]:
+    """Return the market-month rows to add, in key order: the stall days summed by month."""
+    market_months: dict[tuple[Any, ...], list[int]] = {}
+    places = {}
+    for key, counts in totals.stall_days.items():
+        local_date, _, method = key
+        place = totals.places[key]
+        month_key = (first_of_month(local_date), place.market_id, method)
+        month = market_months.setdefault(month_key, [0] * len(TALLY_COLUMNS))
+        month[:] = map(operator.add, month, counts)
+        places[month_key] = place
+    return [
+        _market_month(key, market_months[key], places[key], newly_active.get(key, 0))
+        for key in sorted(market_months)
+    ]
 
 
 def _stall_day(key: tuple[Any, ...], counts: list[int], place: Place) -> dict[str, Any]:
@@ -238,7 +292,7 @@ def _upserts(dialect: str) -> _Upserts:
     return _Upserts(
         stall_days=upsert(
             days,
-            lambda statement: _adding(statement, ("local_date", "stall_id", "method")).returning(
+            lambda statement: _adding(statement, DAY_KEY).returning(
                 days.c.local_date, days.c.stall_id, days.c.method, days.c.payments
             ),
         ),
@@ -250,9 +304,7 @@ def _upserts(dialect: str) -> _Upserts:
         ),
         market_months=upsert(
             months,
-            lambda statement: _adding(
-                statement, ("month", "market_id", "method"), extra=("active_stalls",)
-            ),
+            lambda statement: _adding(statement, MONTH_KEY, extra=("active_stalls",)),
         ),
     )
 

@@ -1,15 +1,34 @@
 """Declarative base, column types and engine set-up shared by every package; no Flask here."""
 
-from collections.abc import Callable
-from datetime import UTC, datetime
+import json
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from sqlalchemy import DateTime, Engine, Enum, MetaData, Table, create_engine, event, inspect
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Engine,
+    Enum,
+    MetaData,
+    Select,
+    Table,
+    bindparam,
+    cast,
+    create_engine,
+    event,
+    func,
+    inspect,
+    literal_column,
+    select,
+    true,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached
+from sqlalchemy.sql import FromClause
 from sqlalchemy.types import TypeDecorator
 
 from market.core.errors import Conflict, NotFound
@@ -99,6 +118,47 @@ def table_of(model: type[Base]) -> Table:
 def insert_for(dialect: str) -> Callable[[Table], Any]:
     """Return the dialect's INSERT, the one that knows ON CONFLICT."""
     return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+def rows_of_json(
+    table: Table, names: Sequence[str], param: str, given: Mapping[str, Any] | None = None
+) -> Select[Any]:
+    """SELECT rows of `table`'s columns `names` from `param`, a JSON array of objects (PostgreSQL).
+
+    PostgreSQL reads each object as a row of `table` (json_populate_recordset), so every value
+    takes its column's type; `as_json` makes the parameter. Columns in `given` take its
+    expression instead, such as the id that an INSERT earlier in the same statement returned:
+    one statement can then write rows that refer to each other, with a parameter per table.
+    """
+    given = given or {}
+    rows = (
+        func.json_populate_recordset(
+            literal_column(f"NULL::{table.name}"), cast(bindparam(param), JSON)
+        )
+        .table_valued(*table.c.keys())
+        .alias(f"{param}_rows")
+    )
+    source: FromClause = rows
+    for written in {expression.table for expression in given.values()}:
+        source = source.join(written, true())  # one row written before: no condition needed
+    return select(*[given[name] if name in given else rows.c[name] for name in names]).select_from(
+        source
+    )
+
+
+def as_json(rows: Sequence[Mapping[str, Any]]) -> str:
+    """Return `rows` as the JSON parameter of `rows_of_json`."""
+    return json.dumps(rows, default=_json_value, separators=(",", ":"))
+
+
+def _json_value(value: Any) -> str:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: pass an aware datetime (UTC) to the database")
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} has no JSON form for the database")
 
 
 def attach_inserted(session: Session, row: Row) -> Row:

@@ -18,6 +18,7 @@ from payments.models import (
     EventKind,
     LedgerEntry,
     MarketMonthSales,
+    PaymentEvent,
     PaymentIntent,
     PaymentMethod,
     PaymentStatus,
@@ -86,8 +87,15 @@ def test_a_drawn_reference_that_exists_is_drawn_again(
     monkeypatch.setattr(intents, "new_reference", lambda now: next(drawn))
     second = checkout(client, shop)
     assert second.status_code == 201
-    assert second.get_json()["payment"]["reference"] == "OCFRESH001"
+    payment = second.get_json()["payment"]
+    assert payment["reference"] == "OCFRESH001"
+    assert "OCFRESH001" in payment["qr_payload"]
     assert session.scalar(select(func.count()).select_from(PaymentIntent)) == 2
+    # The clash wrote nothing twice: one created event per intent, two codes issued.
+    created = select(func.count()).where(PaymentEvent.kind == EventKind.CREATED)
+    assert session.scalar(created) == 2
+    assert session.scalar(select(func.sum(StallDaySales.qr_issued))) == 2
+    assert session.scalar(select(func.sum(MarketMonthSales.qr_issued))) == 2
 
 
 def test_a_retried_full_refund_answers_as_the_first_did(
