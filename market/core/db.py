@@ -62,14 +62,19 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime: pass an aware datetime (UTC) to the database")
-        return value.astimezone(UTC)
+        return _aware(value).astimezone(UTC)
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _aware(value: datetime) -> datetime:
+    """Refuse a naive datetime: the database would read it in a zone of its own choosing."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime: pass an aware datetime (UTC) to the database")
+    return value
 
 
 def enum_column(enum: type[StrEnum], name: str) -> Enum:
@@ -153,9 +158,7 @@ def as_json(rows: Sequence[Mapping[str, Any]]) -> str:
 
 def _json_value(value: Any) -> str:
     if isinstance(value, datetime):
-        if value.tzinfo is None:
-            raise ValueError("naive datetime: pass an aware datetime (UTC) to the database")
-        return value.isoformat()
+        return _aware(value).isoformat()  # with its offset: PostgreSQL reads the same moment
     if isinstance(value, date):
         return value.isoformat()
     raise TypeError(f"{type(value).__name__} has no JSON form for the database")

@@ -355,8 +355,8 @@ def _write_sale_at_once(
 ) -> tuple[Order, PaymentIntent]:
     """Write the sale as _write_sale does, in one statement: PostgreSQL's one round trip.
 
-    Seven statements cost checkout more than all else it does; this one (SELL_AT_ONCE) gives
-    back the ids it wrote and the listings whose stock it took.
+    Seven statements cost checkout more than all else it does; this one (`_sell_at_once()`)
+    gives back the ids it wrote and the listings whose stock it took.
     """
     parameters = {
         _orders.name: as_json([sale.order]),
