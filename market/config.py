@@ -46,7 +46,7 @@ DEFAULTS: dict[str, Any] = {
     # Proxies in front of the app whose X-Forwarded-For/-Proto to trust (nginx: 1); 0 trusts none,
     # so rate limits key on the connecting address and nobody can pick theirs with a header.
     "PROXY_HOPS": 0,
-    # Abuse limits per client address (market/core/limits.py), in Flask-Limiter's notation.
+    # Abuse limits per client address (market/core/limits.py), in the `limits` library's notation.
     # Unset: on, except in a test app (TESTING), whose hundreds of tests share one address.
     "RATELIMIT_ENABLED": None,
     "RATELIMIT_STORAGE_URI": "memory://",

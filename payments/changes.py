@@ -168,7 +168,7 @@ class ChangeBoard:
 
 
 def _redis_client(url: str | None, read_timeout: float | None = REDIS_TIMEOUT_SECONDS) -> Any:
-    import redis  # flask-limiter[redis] brings it; only a board with a REDIS_URL needs it
+    import redis  # limits[redis] brings it; only a board with a REDIS_URL needs it
 
     return redis.Redis.from_url(
         url or "",

@@ -1,23 +1,30 @@
 """Abuse limits: requests per client address on the endpoints worth abusing, from one table.
 
 The limits are attached here by endpoint name, not by decorators in the views, so the whole policy
-reads in one place and the views stay thin. Each app gets its own `Limiter`: Flask-Limiter keeps its
-storage and its enabled flag on the instance, so one instance bound to several apps (tests, the CLI)
-would let the last app's settings win for all of them.
+reads in one place and the views stay thin. Each app gets its own counter, in the storage its
+settings name. The counting is the `limits` library's own, called once a request: Flask-Limiter,
+which wraps it, checked every limited request twice (its before_request hook and the route's
+decorator), a tenth of a checkout's CPU.
 """
 
+import logging
 import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Flask, request
-from flask_limiter import Limiter, RateLimitExceeded
+from limits import RateLimitItem, parse_many
+from limits.errors import StorageError
+from limits.storage import MemoryStorage, storage_from_string
+from limits.strategies import FixedWindowRateLimiter
 from werkzeug.exceptions import TooManyRequests
 
+logger = logging.getLogger(__name__)
 View = Callable[..., Any]
+T = TypeVar("T")
 
 
 def client_address() -> str:
@@ -88,48 +95,84 @@ def unknown_limited_endpoints(app: Flask) -> list[str]:
 
 
 def init_limits(app: Flask) -> None:
-    """Bind a Limiter to `app` and wrap the table's views; refuse names the app does not have."""
+    """Wrap the table's views in their limits; refuse names the app does not have."""
     unknown = unknown_limited_endpoints(app)
     if unknown:
         raise RuntimeError(f"rate limits name endpoints that do not exist: {', '.join(unknown)}")
-    limiter = Limiter(
-        client_address,
-        storage_uri=app.config["RATELIMIT_STORAGE_URI"],
-        # A Redis outage must not refuse payments: count in this process's memory meanwhile.
-        in_memory_fallback_enabled=True,
-        headers_enabled=False,
-    )
-    limiter.init_app(app)
-    app.extensions["rate_limiter"] = limiter
-    if not limiter.enabled:
+    if not app.config["RATELIMIT_ENABLED"]:
         return
+    counter = RequestCounter(
+        app.config["RATELIMIT_STORAGE_URI"], app.config["RATELIMIT_KEY_PREFIX"]
+    )
     for limit in LIMITS:
-        route_limit = limiter.limit(
-            app.config[limit.setting],
-            key_func=limit.key,
-            methods=list(limit.methods),
-            exempt_when=limit.exempt_when,
-        )
         view = app.view_functions[limit.endpoint]
-        app.view_functions[limit.endpoint] = _refusing(limiter, route_limit(view), view, limit.what)
+        items = parse_many(app.config[limit.setting])
+        app.view_functions[limit.endpoint] = _limited(view, limit, items, counter)
 
 
-def _refusing(limiter: Limiter, limited: View, view: View, what: str) -> View:
-    """Turn Flask-Limiter's refusal into a 429 that says what was limited and how long to wait."""
+class RequestCounter:
+    """Count requests in fixed windows in the configured storage, which Redis shares between
+    processes.
 
-    # Named like `view`, so Flask-Limiter sees one limited view and counts each request once.
+    A Redis outage must not refuse payments: meanwhile this process counts in its own memory,
+    and tries the storage again after `RETRY_SECONDS`.
+    """
+
+    RETRY_SECONDS = 30
+
+    def __init__(self, storage_uri: str, prefix: str) -> None:
+        storage = storage_from_string(storage_uri, wrap_exceptions=True)
+        self._shared = FixedWindowRateLimiter(storage)
+        self._local: FixedWindowRateLimiter | None = None
+        self._prefix = prefix
+        self._shared_down_until = 0.0
+
+    def exceeded(self, items: list[RateLimitItem], *keys: str) -> RateLimitItem | None:
+        """Count one request against each item; return the first item it exceeds, if any."""
+        for item in items:
+            if not self._counted(FixedWindowRateLimiter.hit, item, self._prefix, *keys):
+                return item
+        return None
+
+    def seconds_to_reset(self, item: RateLimitItem, *keys: str) -> int:
+        """Return the whole seconds, at least 1, until `item`'s current window ends."""
+        stats = self._counted(FixedWindowRateLimiter.get_window_stats, item, self._prefix, *keys)
+        return max(1, math.ceil(stats.reset_time - time.time()))
+
+    def _counted(self, method: Callable[..., T], *args: Any) -> T:
+        """Call `method` on the shared counter, or on this process's own while that is down."""
+        if time.monotonic() >= self._shared_down_until:
+            try:
+                return method(self._shared, *args)
+            except StorageError as error:
+                logger.warning(
+                    "Rate-limit storage unreachable (%s): counting in this process for %d s.",
+                    error.storage_error,
+                    self.RETRY_SECONDS,
+                )
+                self._shared_down_until = time.monotonic() + self.RETRY_SECONDS
+        if self._local is None:
+            self._local = FixedWindowRateLimiter(MemoryStorage())
+        return method(self._local, *args)
+
+
+def _limited(
+    view: View, limit: EndpointLimit, items: list[RateLimitItem], counter: RequestCounter
+) -> View:
+    """Wrap `view` so a request past its limit gets a 429 that says what and how long to wait."""
+
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return limited(*args, **kwargs)
-        except RateLimitExceeded as error:
-            current = limiter.current_limit
-            reset_at = current.window[0] if current else time.time() + 60
-            wait = max(1, math.ceil(reset_at - time.time()))
-            raise TooManyRequests(
-                f"Too many {what} requests from your address (at most {error.limit.limit}). "
-                f"Wait {wait} seconds and try again.",
-                retry_after=wait,
-            ) from None
+        if request.method in limit.methods and not (limit.exempt_when and limit.exempt_when()):
+            key = limit.key()
+            exceeded = counter.exceeded(items, limit.endpoint, key)
+            if exceeded is not None:
+                wait = counter.seconds_to_reset(exceeded, limit.endpoint, key)
+                raise TooManyRequests(
+                    f"Too many {limit.what} requests from your address (at most {exceeded}). "
+                    f"Wait {wait} seconds and try again.",
+                    retry_after=wait,
+                )
+        return view(*args, **kwargs)
 
     return wrapper

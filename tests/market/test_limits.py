@@ -140,3 +140,15 @@ def test_web_sign_in_is_limited_and_the_page_says_when_to_try_again(
     assert refused.status_code == 429
     assert 1 <= int(refused.headers["Retry-After"]) <= 60
     assert client.get("/sign-in").status_code == 200  # the form itself stays open
+
+
+def test_a_redis_outage_neither_refuses_checkout_nor_lifts_the_limit(
+    limited_app: Callable[..., Flask], caplog: pytest.LogCaptureFixture
+) -> None:
+    # Nothing listens on port 1: every call to the shared counter fails at once.
+    client = limited_app(
+        RATELIMIT_STORAGE_URI="redis://127.0.0.1:1/0", RATELIMIT_CHECKOUT="2/minute"
+    ).test_client()
+    assert [client.post("/api/v1/orders", json={}).status_code for _ in range(2)] == [422] * 2
+    assert_refused(client.post("/api/v1/orders", json={}), "checkout")
+    assert "counting in this process" in caplog.text
