@@ -206,13 +206,22 @@ def board_for(session: Session) -> ChangeBoard:
     return board
 
 
+def note_status_change(session: Session, public_id: str) -> None:
+    """Remember, until the commit, that this transaction changed a payment's status.
+
+    Flushed changes are noted by themselves; a statement that updates an intent behind the
+    ORM's back (payments.transfers on PostgreSQL) notes its own.
+    """
+    session.info.setdefault(SESSION_KEY, set()).add(public_id)
+
+
 @event.listens_for(PaymentIntent, "after_update")
 def _note_status_change(mapper: Any, connection: Connection, intent: PaymentIntent) -> None:
-    """Remember, until the commit, which payments this flush changed the status of."""
+    """Note the payments whose status this flush changed."""
     if inspect(intent).attrs.status.history.has_changes():
         session = object_session(intent)
         if session is not None:
-            session.info.setdefault(SESSION_KEY, set()).add(intent.public_id)
+            note_status_change(session, intent.public_id)
 
 
 @event.listens_for(Session, "after_commit")

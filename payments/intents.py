@@ -13,12 +13,14 @@ from typing import Any, Protocol
 
 from sqlalchemy import Select, bindparam, insert, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from market.core.clock import vietnam_date
 from market.core.db import attach_inserted, dialect_of, insert_for, table_of, utcnow
 from market.core.errors import Conflict, DomainError, NotFound
 from market.core.ids import base32, public_id
 from payments import vietqr
+from payments.changes import note_status_change
 from payments.gateways.card import MAX_CARD_AMOUNT_VND, MIN_CARD_AMOUNT_VND
 from payments.models import (
     CLOSED_WITHOUT_MONEY,
@@ -284,6 +286,69 @@ def check_refundable(intent: IntentState, amount_vnd: int) -> None:
         )
 
 
+# The intent's columns the state machine changes, and all an event changes (Recording.after's).
+STATE_COLUMNS = ("status", "received_vnd", "refunded_vnd", "attention")
+EVENT_CHANGES = (*STATE_COLUMNS, "updated_at")
+
+
+@dataclass(frozen=True)
+class Recording:
+    """An event ready to be written, with what it makes of its intent, ledger and roll-ups.
+
+    `record` plans one before writing anything, and so does a bank transfer on PostgreSQL,
+    which then writes it all in one statement (payments.transfers).
+    """
+
+    event: dict[str, Any]  # the event's row, without its id
+    after: dict[str, Any]  # the intent's columns the event changes, with their new values
+    ledger: dict[str, Any] | None  # the ledger row, without its event_id, if money settled
+    changes: list[Change]
+
+
+@dataclass
+class _State:
+    """A copy of an intent's state, for planning an event without touching the intent."""
+
+    method: PaymentMethod
+    status: PaymentStatus
+    amount_vnd: int
+    received_vnd: int
+    refunded_vnd: int
+    attention: str | None
+
+
+def plan_recording(
+    intent: PaymentIntent,
+    kind: EventKind,
+    amount_vnd: int,
+    source: str,
+    dedupe_key: str | None,
+    occurred_at: datetime,
+    details: dict[str, Any],
+) -> Recording:
+    """Return the rows that record an event on `intent`, or raise if its status refuses it."""
+    state = _State(
+        intent.method,
+        intent.status,
+        intent.amount_vnd,
+        intent.received_vnd,
+        intent.refunded_vnd,
+        intent.attention,
+    )
+    late = intent.status in CLOSED_WITHOUT_MONEY
+    ledger_kind = apply_event(state, kind, amount_vnd)
+    after = {**{name: getattr(state, name) for name in STATE_COLUMNS}, "updated_at": utcnow()}
+    event = _event_values(intent.id, kind, amount_vnd, source, dedupe_key, occurred_at, details)
+    if ledger_kind is not None:
+        ledger = _ledger_values(intent, ledger_kind, amount_vnd, occurred_at, late)
+        changes = [_money_change(intent, ledger_kind, amount_vnd, ledger["local_date"], late)]
+        return Recording(event, after, ledger, changes)
+    changes = []
+    if kind == EventKind.EXPIRED and intent.method == PaymentMethod.VIETQR:
+        changes.append(_change(intent, vietnam_date(intent.created_at), qr_expired=1))
+    return Recording(event, after, None, changes)
+
+
 def record(
     session: Session,
     intent: PaymentIntent,
@@ -301,40 +366,45 @@ def record(
     intent; a refused transition raises and leaves no trace. With a `batch`, the roll-up changes
     are added to it for the caller to apply at once, instead of now.
     """
+    occurred_at = occurred_at or utcnow()
     try:
-        check_transition(intent, kind, amount_vnd)
+        plan = plan_recording(
+            intent, kind, amount_vnd, source, dedupe_key, occurred_at, details or {}
+        )
     except DomainError:
         # A repeat of an event recorded while it was still allowed is a repeat, not a refusal.
-        if dedupe_key is not None and (earlier := _recorded(session, dedupe_key)) is not None:
+        if dedupe_key is not None and (earlier := recorded_before(session, dedupe_key)):
             return earlier
         raise
-    occurred_at = occurred_at or utcnow()
-    event_id = _append(
-        session,
-        _event_values(intent.id, kind, amount_vnd, source, dedupe_key, occurred_at, details or {}),
-    )
+    event_id = _append(session, plan.event)
     if event_id is None:
         # Recorded before, or by a concurrent worker between our check and our insert.
-        earlier = _recorded(session, dedupe_key) if dedupe_key else None
+        earlier = recorded_before(session, dedupe_key) if dedupe_key else None
         assert earlier is not None, "only a dedupe_key makes an event insert nothing"
         return earlier
-    late = intent.status in CLOSED_WITHOUT_MONEY
-    ledger_kind = apply_event(intent, kind, amount_vnd)
-    changes = []
-    if ledger_kind is not None:
-        changes.append(
-            _write_ledger_row(session, intent, event_id, ledger_kind, amount_vnd, occurred_at, late)
+    for name, value in plan.after.items():
+        setattr(intent, name, value)
+    if plan.ledger is not None:
+        session.execute(
+            _statements(dialect_of(session)).insert_ledger_row,
+            {**plan.ledger, "event_id": event_id},
         )
-    elif kind == EventKind.EXPIRED and intent.method == PaymentMethod.VIETQR:
-        changes.append(_change(intent, vietnam_date(intent.created_at), qr_expired=1))
     if batch is None:
-        roll_up(session, changes)
+        roll_up(session, plan.changes)
     else:
-        batch.extend(changes)
+        batch.extend(plan.changes)
     return Recorded(intent, duplicate=False)
 
 
-def _recorded(session: Session, dedupe_key: str) -> Recorded | None:
+def adopt_recording(session: Session, intent: PaymentIntent, recording: Recording) -> None:
+    """Make `intent` hold the state a statement wrote for `recording`, as if loaded so."""
+    if recording.after["status"] != intent.status:
+        note_status_change(session, intent.public_id)
+    for name, value in recording.after.items():
+        set_committed_value(intent, name, value)
+
+
+def recorded_before(session: Session, dedupe_key: str) -> Recorded | None:
     """Return the outcome of the event recorded with `dedupe_key`, with its intent fresh."""
     statement = _statements(dialect_of(session)).recorded
     intent_id = session.execute(statement, {"key": dedupe_key}).scalar()
@@ -428,32 +498,20 @@ def _attention(intent: IntentState, late: bool) -> str | None:
     return "; ".join(notes) or None
 
 
-def _write_ledger_row(
-    session: Session,
-    intent: PaymentIntent,
-    event_id: int,
-    kind: LedgerKind,
-    amount_vnd: int,
-    occurred_at: datetime,
-    late: bool,
-) -> Change:
-    """Write the ledger row of a settled event; return what it adds to the roll-ups."""
-    local_date = vietnam_date(occurred_at)
-    session.execute(
-        _statements(dialect_of(session)).insert_ledger_row,
-        {
-            "event_id": event_id,
-            "intent_id": intent.id,
-            "kind": kind,
-            "method": intent.method,
-            "amount_vnd": amount_vnd if kind == LedgerKind.PAYMENT else -amount_vnd,
-            "is_late": late,
-            "occurred_at": occurred_at,
-            "local_date": local_date,
-            **_place(intent),
-        },
-    )
-    return _money_change(intent, kind, amount_vnd, local_date, late)
+def _ledger_values(
+    intent: PaymentIntent, kind: LedgerKind, amount_vnd: int, occurred_at: datetime, late: bool
+) -> dict[str, Any]:
+    """Return the ledger row of a settled event, without its event_id."""
+    return {
+        "intent_id": intent.id,
+        "kind": kind,
+        "method": intent.method,
+        "amount_vnd": amount_vnd if kind == LedgerKind.PAYMENT else -amount_vnd,
+        "is_late": late,
+        "occurred_at": occurred_at,
+        "local_date": vietnam_date(occurred_at),
+        **_place(intent),
+    }
 
 
 def _change(intent: PaymentIntent, local_date: date, **counts: int) -> Change:

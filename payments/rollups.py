@@ -16,10 +16,10 @@ from datetime import date
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ARRAY, Table, bindparam, cast, func, select
+from sqlalchemy import ARRAY, CTE, Date, Table, and_, bindparam, cast, func, select
 from sqlalchemy.orm import Session
 
-from market.core.db import as_json, dialect_of, insert_for, rows_of_json, table_of
+from market.core.db import as_json, dialect_of, insert_for, insert_json, rows_of_json, table_of
 from payments.models import (
     TALLY_COLUMNS,
     ActiveStallMonth,
@@ -55,8 +55,10 @@ class Change:
 ARRAYS_FROM = 100
 DAY_KEY = ("local_date", "stall_id", "method")
 MONTH_KEY = ("month", "market_id", "method")
-# Names of unpaid_upserts()' parameters: another statement's own must not collide with them.
+# Names of the parameters of unpaid_upserts() and paid_upserts(): another statement's own must
+# not collide with them.
 DAYS_PARAM, MONTHS_PARAM = "issued_days", "issued_months"
+PAID_DAYS_PARAM, PAID_MONTHS_PARAM = "paid_days", "paid_months"
 
 
 @dataclass(frozen=True)
@@ -151,9 +153,18 @@ def unpaid_tallies(changes: Iterable[Change]) -> dict[str, str]:
     totals = _totals(changes)
     if any(counts[PAYMENTS] for counts in totals.stall_days.values()):
         raise ValueError("payments mark stalls active: roll them up with roll_up()")
+    return _tally_params(totals, DAYS_PARAM, MONTHS_PARAM)
+
+
+def paid_tallies(changes: Iterable[Change]) -> dict[str, str]:
+    """Return the parameters of `paid_upserts()`: the rows to add, no stall marked active yet."""
+    return _tally_params(_totals(changes), PAID_DAYS_PARAM, PAID_MONTHS_PARAM)
+
+
+def _tally_params(totals: Totals, days_param: str, months_param: str) -> dict[str, str]:
     return {
-        DAYS_PARAM: as_json(_stall_day_rows(totals)),
-        MONTHS_PARAM: as_json(_market_month_rows(totals, Counter())),
+        days_param: as_json(_stall_day_rows(totals)),
+        months_param: as_json(_market_month_rows(totals, Counter())),
     }
 
 
@@ -163,18 +174,89 @@ def unpaid_upserts() -> tuple[Any, Any]:
 
     A caller puts them in a statement of its own, as common table expressions.
     """
-    insert = insert_for("postgresql")
-
-    def from_json(table: Table, param: str) -> Any:
-        names = table.c.keys()
-        return insert(table).from_select(names, rows_of_json(table, names, param))
-
     return (
-        _adding(from_json(table_of(StallDaySales), DAYS_PARAM), DAY_KEY),
+        _adding(insert_json(table_of(StallDaySales), DAYS_PARAM), DAY_KEY),
         _adding(
-            from_json(table_of(MarketMonthSales), MONTHS_PARAM), MONTH_KEY, extra=("active_stalls",)
+            insert_json(table_of(MarketMonthSales), MONTHS_PARAM),
+            MONTH_KEY,
+            extra=("active_stalls",),
         ),
     )
+
+
+def paid_upserts(only_if: Any) -> tuple[CTE, CTE, CTE]:
+    """Return `write_totals` in PostgreSQL's SQL, for `paid_tallies`' rows: three expressions.
+
+    For a statement of the caller's own, which caches it, in the roll-ups' lock order: the
+    stall days; the marks of the stalls whose day row holds just this statement's payments
+    (their first that day); the market months, counting as active the stalls whose mark was
+    new. Nothing is added unless `only_if` holds (the payment was written).
+    """
+    days, active, months = (
+        table_of(StallDaySales),
+        table_of(ActiveStallMonth),
+        table_of(MarketMonthSales),
+    )
+    paid_days = (
+        _adding(insert_json(days, PAID_DAYS_PARAM, only_if=only_if), DAY_KEY)
+        .returning(*[days.c[name] for name in (*DAY_KEY, "market_id", "payments")])
+        .cte("paid_days")
+    )
+    added = rows_of_json(days, [*DAY_KEY, "payments"], PAID_DAYS_PARAM).subquery("added")
+    day_month = cast(func.date_trunc("month", paid_days.c.local_date), Date)
+    newly_active = (
+        insert_for("postgresql")(active)
+        .from_select(
+            ["month", "stall_id", "method"],
+            select(day_month, paid_days.c.stall_id, paid_days.c.method)
+            .join_from(
+                paid_days,
+                added,
+                and_(*[paid_days.c[name] == added.c[name] for name in DAY_KEY]),
+            )
+            .where(added.c.payments > 0, paid_days.c.payments == added.c.payments),
+        )
+        .on_conflict_do_nothing()
+        .returning(active.c.month, active.c.stall_id, active.c.method)
+        .cte("newly_active")
+    )
+    rows = (
+        rows_of_json(months, months.c.keys(), PAID_MONTHS_PARAM)
+        .where(only_if)
+        .subquery("month_rows")
+    )
+    marked = (
+        select(func.count())
+        .select_from(newly_active)
+        .join(
+            paid_days,
+            and_(
+                paid_days.c.stall_id == newly_active.c.stall_id,
+                paid_days.c.method == newly_active.c.method,
+                day_month == newly_active.c.month,
+            ),
+        )
+        .where(
+            newly_active.c.month == rows.c.month,
+            newly_active.c.method == rows.c.method,
+            paid_days.c.market_id == rows.c.market_id,
+        )
+        .scalar_subquery()
+    )
+    paid_months = _adding(
+        insert_for("postgresql")(months).from_select(
+            months.c.keys(),
+            select(
+                *[
+                    rows.c[name] + marked if name == "active_stalls" else rows.c[name]
+                    for name in months.c.keys()
+                ]
+            ),
+        ),
+        MONTH_KEY,
+        extra=("active_stalls",),
+    ).cte("paid_months")
+    return paid_days, newly_active, paid_months
 
 
 def _totals(changes: Iterable[Change]) -> Totals:

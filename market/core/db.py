@@ -151,6 +151,25 @@ def rows_of_json(
     )
 
 
+def insert_json(
+    table: Table,
+    param: str | None = None,
+    given: Mapping[str, Any] | None = None,
+    only_if: Any = None,
+) -> Any:
+    """Return PostgreSQL's INSERT into `table` of the rows of a JSON parameter (`rows_of_json`).
+
+    The parameter is named after the table unless `param` names it; the id is left to the
+    table. `only_if` is a condition for writing any row at all, such as that an INSERT earlier
+    in the same statement wrote one.
+    """
+    names = [name for name in table.c.keys() if name != "id"]
+    rows = rows_of_json(table, names, param or table.name, given)
+    if only_if is not None:
+        rows = rows.where(only_if)
+    return postgresql.insert(table).from_select(names, rows)
+
+
 def as_json(rows: Sequence[Mapping[str, Any]]) -> str:
     """Return `rows` as the JSON parameter of `rows_of_json`."""
     return json.dumps(rows, default=_json_value, separators=(",", ":"))

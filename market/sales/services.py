@@ -12,7 +12,6 @@ from typing import Any, NoReturn
 from sqlalchemy import (
     Row,
     Select,
-    Table,
     and_,
     bindparam,
     func,
@@ -31,7 +30,7 @@ from market.core.db import (
     as_json,
     attach_inserted,
     dialect_of,
-    insert_for,
+    insert_json,
     rows_of_json,
     table_of,
     utcnow,
@@ -111,26 +110,20 @@ def _sell_at_once() -> Select[Any]:
     listings' stock is taken only where enough is left. One row comes back per order line, with
     the order's and the intent's ids and the listings whose stock was taken.
     """
-    insert = insert_for("postgresql")
     intents_table, events = table_of(PaymentIntent), table_of(PaymentEvent)
-
-    def insert_json(table: Table, linked: dict[str, Any]) -> Any:
-        names = [name for name in table.c.keys() if name != "id"]
-        return insert(table).from_select(names, rows_of_json(table, names, table.name, linked))
-
-    order = insert_json(_orders, {}).returning(_orders.c.id).cte("sold_order")
+    order = insert_json(_orders).returning(_orders.c.id).cte("sold_order")
     lines = (
-        insert_json(_lines, {"order_id": order.c.id})
+        insert_json(_lines, given={"order_id": order.c.id})
         .returning(_lines.c.id, _lines.c.listing_id)
         .cte("sold_lines")
     )
     intent = (
-        insert_json(intents_table, {"order_id": order.c.id})
+        insert_json(intents_table, given={"order_id": order.c.id})
         .on_conflict_do_nothing(index_elements=["reference"])
         .returning(intents_table.c.id)
         .cte("opened_intent")
     )
-    created = insert_json(events, {"intent_id": intent.c.id}).cte("created_event")
+    created = insert_json(events, given={"intent_id": intent.c.id}).cte("created_event")
     days, months = unpaid_upserts()
     issued_days, issued_months = days.cte("issued_days"), months.cte("issued_months")
     wanted = rows_of_json(_lines, ["listing_id", "quantity"], _lines.name).subquery("wanted")

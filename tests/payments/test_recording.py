@@ -12,6 +12,7 @@ from market.core.principals import Principal, Role
 from market.markets.models import Stall
 from market.sales.services import LineRequest, place_order
 from payments import intents
+from payments.bank_formats import BankTransfer
 from payments.models import (
     ActiveStallMonth,
     BankNotification,
@@ -24,13 +25,17 @@ from payments.models import (
     PaymentStatus,
     StallDaySales,
 )
+from payments.transfers import settle_transfer
 from tests.market.test_app import assert_error
 from tests.payments import banks
 from tests.shop import Shop, checkout
 
 
-def pay_at(session: Session, shop: Shop, when: datetime) -> PaymentIntent:
-    """Sell a juice by QR at `when` and record its transfer at the same moment."""
+def pay_at(session: Session, shop: Shop, when: datetime, by_bank: bool = False) -> PaymentIntent:
+    """Sell a juice by QR at `when` and record its transfer at the same moment.
+
+    `by_bank`: as the bank's notification does (on PostgreSQL, in one statement).
+    """
     stall = session.get_one(Stall, shop.stall_id)
     order = place_order(
         session,
@@ -41,16 +46,30 @@ def pay_at(session: Session, shop: Shop, when: datetime) -> PaymentIntent:
         now=when,
     )
     intent = order.payment
-    intents.record(session, intent, EventKind.MONEY_RECEIVED, 10_000, "test", None, when)
+    if not by_bank:
+        intents.record(session, intent, EventKind.MONEY_RECEIVED, 10_000, "test", None, when)
+        return intent
+    transfer = BankTransfer(
+        provider="simbank",
+        transaction_id=f"T{intent.reference}",
+        account_number=intent.payee_account,
+        amount_vnd=10_000,
+        memo=f"{intent.reference} nuoc mia",
+        occurred_at=when,
+        incoming=True,
+    )
+    settled = settle_transfer(session, transfer)
+    assert settled.intent is intent and intent.status == PaymentStatus.PAID
     return intent
 
 
+@pytest.mark.parametrize("by_bank", [False, True], ids=["recorded", "by_bank"])
 def test_a_stall_is_active_once_a_month_however_often_it_is_paid(
-    session: Session, shop: Shop
+    session: Session, shop: Shop, by_bank: bool
 ) -> None:
     for day, hour in [(3, 9), (3, 17), (4, 8), (28, 12), (28, 13)]:
-        pay_at(session, shop, datetime(2026, 5, day, hour, tzinfo=VIETNAM))
-    pay_at(session, shop, datetime(2026, 6, 1, 7, tzinfo=VIETNAM))
+        pay_at(session, shop, datetime(2026, 5, day, hour, tzinfo=VIETNAM), by_bank)
+    pay_at(session, shop, datetime(2026, 6, 1, 7, tzinfo=VIETNAM), by_bank)
 
     days = session.execute(
         select(StallDaySales.local_date, StallDaySales.payments, StallDaySales.qr_issued)

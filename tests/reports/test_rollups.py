@@ -15,16 +15,19 @@ from market.reports.model import Grain, Place
 from market.reports.services import COUNTRY, ReportQuery, build_report
 from market.sales.services import LineRequest, expire_unpaid, place_order
 from payments import intents
+from payments.bank_formats import BankTransfer
 from payments.models import (
     ActiveStallMonth,
     EventKind,
     MarketMonthSales,
+    PaymentIntent,
     PaymentMethod,
     PaymentStatus,
     StallDaySales,
 )
 from payments.rollups import ARRAYS_FROM, Change, roll_up
 from payments.rollups import Place as RollUpPlace
+from payments.transfers import settle_transfer
 from tests.factories.catalog import CertificationFactory, ProductFactory
 from tests.factories.markets import ListingFactory, MarketFactory, StallFactory
 
@@ -70,15 +73,30 @@ def play_sales(session: Session, count: int, seed: int = 7) -> list[Stall]:
             if outcome != "expired":
                 amount = {"short": -5_000, "over": 5_000}.get(outcome, 0) + intent.amount_vnd
                 delay = timedelta(hours=30 if outcome == "late" else 0, minutes=2)
-                intents.record(
-                    session, intent, EventKind.MONEY_RECEIVED, amount, "test", None, now + delay
-                )
+                pay(session, intent, amount, now + delay)
         if intent.received_vnd and rng.random() < 0.15:
             refund = rng.choice([intent.received_vnd, 5_000])
             later = now + timedelta(days=rng.randint(0, 40))
             intents.record(session, intent, EventKind.REFUNDED, refund, "test", None, later)
     expire_unpaid(session, moments[-1] + timedelta(hours=1))
     return stalls
+
+
+def pay(session: Session, intent: PaymentIntent, amount: int, when: datetime) -> None:
+    """Record a payment; a QR one as its bank's notification does (PostgreSQL: one statement)."""
+    if intent.method != PaymentMethod.VIETQR:
+        intents.record(session, intent, EventKind.MONEY_RECEIVED, amount, "test", None, when)
+        return
+    transfer = BankTransfer(
+        provider="simbank",
+        transaction_id=f"T{intent.reference}",
+        account_number=intent.payee_account,
+        amount_vnd=amount,
+        memo=f"{intent.reference} mua hang",
+        occurred_at=when,
+        incoming=True,
+    )
+    assert settle_transfer(session, transfer).intent is intent
 
 
 @pytest.mark.parametrize(
