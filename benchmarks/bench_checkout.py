@@ -1,8 +1,8 @@
 """Checkout and bank-webhook throughput under gunicorn on PostgreSQL, against a one-row insert.
 
-One gunicorn server (gthread, the workers and threads `ocop-market serve` uses on PostgreSQL:
-2 per core and 4 threads) serves the project's own app plus two benchmark-only routes that
-`reference_app()` below adds:
+One gunicorn server (gthread, 2 workers per core as `ocop-market serve` runs them on PostgreSQL,
+4 threads each; `--workers` and `--threads` change both) serves the project's own app plus two
+benchmark-only routes that `reference_app()` below adds:
 
 - GET  /bench/hello   hello world (context only);
 - POST /bench/insert  the reference: insert one row into the scratch table `bench_rows` through
@@ -13,9 +13,18 @@ the other, each with a warm-up, the same connections and the same server:
 
 - reference  POST /bench/insert;
 - checkout   POST /api/v1/orders, one line, method vietqr: order, stock reserved, VietQR intent;
+             at the stalls of one market in turn, one stall per connection unless `--stalls`
+             says otherwise (a stall serves one shopper at a time; the market's roll-up row
+             is shared by all);
 - webhook    POST /api/v1/webhooks/bank/simbank, every request a distinct notification signed
              as the simulator's bank signs them, paying a distinct pending order (the checkout
              run's orders, topped up with more unmeasured checkouts when they are too few).
+
+`serve` itself runs 100 threads a worker, so that every waiting vendor screen can hold one.
+Under this load that costs checkout and webhook a fifth of their throughput, and one thread a
+worker gains them a sixth: a checkout costs the server 2.4 ms of CPU and PostgreSQL 0.7 with one
+thread, 2.9 and 1.3 with 100. Most likely the threads of a process take turns at the interpreter
+lock at every round trip, and more transactions at once queue on the same rows (README).
 
 Targets: checkout and webhook each reach 50 % of the reference's requests per second with a
 p95 latency under 50 ms. Afterwards the database must show each webhook request as exactly one
@@ -183,8 +192,8 @@ class Shop:
     listing_id: int
 
 
-def prepare_database(engine: Engine) -> Shop:
-    """Migrate, load places, and seed a market, vendor, stall and listing through the services."""
+def prepare_database(engine: Engine, stalls: int) -> list[Shop]:
+    """Migrate, load places, and seed a market, a vendor and its stalls, each with a listing."""
     # Imported here: gunicorn's workers import this module and need none of this.
     from market import migrate
     from market.accounts.services import create_user
@@ -218,28 +227,30 @@ def prepare_database(engine: Engine) -> Shop:
             market_class=3,
             schedule=[{"days": [0, 1, 2, 3, 4, 5, 6], "opens": "05:00", "closes": "22:00"}],
         )
-        stall = open_stall(
-            session,
-            actor,
-            market_id=market.id,
-            code="KD-07",
-            name="Nước mía",
-            category=StallCategory.DRINKS,
-        )
-        listing = create_listing(
-            session,
-            actor,
-            stall_id=stall.id,
-            title="Nước mía",
-            unit="cốc",
-            price_vnd=PRICE_VND,
-            stock=10**9,
-        )
-        shop = Shop(stall.id, listing.id)
+        shops = []
+        for number in range(1, stalls + 1):
+            stall = open_stall(
+                session,
+                actor,
+                market_id=market.id,
+                code=f"KD-{number:02d}",
+                name=f"Nước mía {number}",
+                category=StallCategory.DRINKS,
+            )
+            listing = create_listing(
+                session,
+                actor,
+                stall_id=stall.id,
+                title="Nước mía",
+                unit="cốc",
+                price_vnd=PRICE_VND,
+                stock=10**9,
+            )
+            shops.append(Shop(stall.id, listing.id))
     with engine.begin() as connection:
         connection.execute(text(BENCH_ROWS_DDL))
-    progress(f"seeded stall {shop.stall_id}, listing {shop.listing_id} (stock 10^9), bench_rows")
-    return shop
+    progress(f"seeded {stalls} stalls of one market, a listing each (stock 10^9), bench_rows")
+    return shops
 
 
 def count(engine: Engine, sql: str) -> int:
@@ -749,6 +760,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=3, help="warm-up seconds per scenario")
     parser.add_argument("--connections", type=int, default=20)
     parser.add_argument(
+        "--stalls",
+        type=int,
+        help="stalls of the one market that the checkouts buy at, in turn (default: one per "
+        "connection, as shoppers at a market; 1: every checkout locks the same rows)",
+    )
+    parser.add_argument(
         "--workers", type=int, default=2 * cores, help=f"gunicorn workers (2 per core: {2 * cores})"
     )
     parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
@@ -800,7 +817,7 @@ def main(argv: list[str] | None = None) -> int:
     engine = create_engine(url)
     server = None
     try:
-        shop = prepare_database(engine)
+        shops = prepare_database(engine, args.stalls or args.connections)
         server = Server(url, secret, args.workers, args.threads, work)
         server.start()
         progress(f"gunicorn ready on {server.base} (workers {sorted(server.worker_pids())})")
@@ -815,7 +832,7 @@ def main(argv: list[str] | None = None) -> int:
             py_spy,
             args.py_spy,
         )
-        results, problems = run_scenarios(args, load, engine, shop, secret, work)
+        results, problems = run_scenarios(args, load, engine, shops, secret, work)
         return report(args, results, problems)
     finally:
         if server is not None:
@@ -830,7 +847,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_scenarios(
-    args: argparse.Namespace, load: Load, engine: Engine, shop: Shop, secret: str, work: Path
+    args: argparse.Namespace,
+    load: Load,
+    engine: Engine,
+    shops: list[Shop],
+    secret: str,
+    work: Path,
 ) -> tuple[dict[str, Result], list[str]]:
     """Run hello, reference, checkout and webhook; return the results and the failed checks."""
     results: dict[str, Result] = {}
@@ -845,17 +867,21 @@ def run_scenarios(
     load.warm("reference insert", "/bench/insert", insert_args)
     results["reference"] = load.measure("reference insert", "/bench/insert", insert_args)
 
-    checkout_file = work / "checkout.json"
+    checkout_file = work / "checkout.jsonl"
     checkout_file.write_text(
-        json.dumps(
-            {
-                "stall_id": shop.stall_id,
-                "lines": [{"listing_id": shop.listing_id, "quantity": 1}],
-                "method": "vietqr",
-            }
+        "".join(
+            json.dumps(
+                {
+                    "stall_id": shop.stall_id,
+                    "lines": [{"listing_id": shop.listing_id, "quantity": 1}],
+                    "method": "vietqr",
+                }
+            )
+            + "\n"
+            for shop in shops
         )
     )
-    checkout_args = ["static", "/api/v1/orders", str(checkout_file)]
+    checkout_args = ["rotate", "/api/v1/orders", str(checkout_file)]
     load.warm("checkout", "/api/v1/orders", checkout_args)
     results["checkout"] = load.measure(
         "checkout", "/api/v1/orders", checkout_args, profile="checkout"

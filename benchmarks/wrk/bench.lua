@@ -3,9 +3,12 @@
 --   wrk ... -s benchmarks/wrk/bench.lua URL -- get    PATH
 --   wrk ... -s benchmarks/wrk/bench.lua URL -- static PATH BODY_FILE
 --   wrk ... -s benchmarks/wrk/bench.lua URL -- cycle  PATH LINES_FILE NTHREADS
+--   wrk ... -s benchmarks/wrk/bench.lua URL -- rotate PATH BODIES_FILE
 --
 -- get:    GET PATH.
 -- static: POST the JSON body in BODY_FILE to PATH on every request.
+-- rotate: POST the JSON bodies of BODIES_FILE, one per line, in turn and over again; wrk thread
+--         i (0-based) starts at line i.
 -- cycle:  LINES_FILE holds one request per line, "X-OCOP-Signature<TAB>json body". wrk thread i
 --         (0-based) sends lines i, i+NTHREADS, i+2*NTHREADS, ... once each, in order, so no two
 --         requests are the same. A thread that runs out stops (wrk.thread:stop()); the request
@@ -41,6 +44,13 @@ function init(args)
       local body = file:read("*a")
       file:close()
       fixed = wrk.format("POST", path, {["Content-Type"] = "application/json"}, body)
+   elseif mode == "rotate" then
+      items, count = {}, 0
+      for body in io.lines(args[3]) do
+         count = count + 1
+         items[count] = wrk.format("POST", path, {["Content-Type"] = "application/json"}, body)
+      end
+      position = thread_index % count
    elseif mode == "cycle" then
       local nthreads = tonumber(args[4])
       items, count, position = {}, 0, 0
@@ -64,6 +74,11 @@ function init(args)
 end
 
 function request()
+   if mode == "rotate" then
+      sent = sent + 1
+      position = position % count + 1
+      return items[position]
+   end
    if mode ~= "cycle" then
       sent = sent + 1
       return fixed
