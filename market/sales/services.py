@@ -20,10 +20,10 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from catalog.models import CertificationStatus, Product
+from catalog.models import Certification, CertificationStatus, Product, certification_status
 from market.core.audit import record_audit
 from market.core.clock import vietnam_date
 from market.core.db import (
@@ -59,8 +59,9 @@ _stalls, _vendors, _markets, _communes = (
     table_of(Commune),
 )
 _listings, _orders, _lines = table_of(Listing), table_of(Order), table_of(OrderLine)
-# The stall with its payee and place, and those of the asked-for listings it sells: one row per
-# listing found, or one row without a listing.
+_products, _certifications = table_of(Product), table_of(Certification)
+# The stall with its payee and place, and those of the asked-for listings it sells with their
+# product's current OCOP certificate: one row per listing found, or one row without a listing.
 SELECT_STALL_AND_LISTINGS = (
     select(
         _stalls.c.id,
@@ -78,6 +79,8 @@ SELECT_STALL_AND_LISTINGS = (
         _listings.c.unit,
         _listings.c.price_vnd,
         _listings.c.archived_at,
+        _certifications.c.revoked_at.label("certificate_revoked_at"),
+        _certifications.c.valid_until.label("certificate_valid_until"),
     )
     .join_from(_stalls, _vendors, _stalls.c.vendor_id == _vendors.c.id)
     .join(_markets, _stalls.c.market_id == _markets.c.id)
@@ -89,6 +92,8 @@ SELECT_STALL_AND_LISTINGS = (
             _listings.c.id.in_(bindparam("listing_ids", expanding=True)),
         ),
     )
+    .outerjoin(_products, _listings.c.product_id == _products.c.id)
+    .outerjoin(_certifications, _products.c.current_certification_id == _certifications.c.id)
     .where(_stalls.c.id == bindparam("stall_id"))
 )
 INSERT_ORDER = insert(_orders).returning(_orders.c.id)
@@ -177,7 +182,7 @@ def place_order(
     stall, listings = _stall_for_sale(session, stall_id, [line.listing_id for line in lines])
     if method == PaymentMethod.CASH:
         ensure_may_record_cash(actor, session.get_one(Vendor, stall.vendor_id))
-    sale = _plan_sale(session, stall, listings, lines, fingerprint, idempotency_key, now)
+    sale = _plan_sale(stall, listings, lines, fingerprint, idempotency_key, now)
     opening = intents.plan_opening(sale.payment(stall), method, now=now)
     try:
         # Only a key can collide: without one, a savepoint would cost two round trips for nothing.
@@ -265,7 +270,6 @@ class _PlannedSale:
 
 
 def _plan_sale(
-    session: Session,
     stall: Row,
     listings: dict[int, Row],
     requests: Sequence[LineRequest],
@@ -277,7 +281,6 @@ def _plan_sale(
     ids = [line.listing_id for line in requests]
     if len(set(ids)) != len(ids):
         raise DomainError("Each listing may appear in one line only.", field="lines")
-    products = _products(session, {row.product_id for row in listings.values()} - {None})
     today = vietnam_date(now)
     lines = []
     for index, request in enumerate(requests):
@@ -296,7 +299,7 @@ def _plan_sale(
                 "unit_price_vnd": listing.price_vnd,
                 "quantity": request.quantity,
                 "line_total_vnd": listing.price_vnd * request.quantity,
-                "is_ocop": _certified(products.get(listing.product_id), today),
+                "is_ocop": _listing_certified(listing, today),
             }
         )
     total = sum(line["line_total_vnd"] for line in lines)
@@ -390,18 +393,6 @@ def _adopt_order(
     return order
 
 
-def _products(session: Session, ids: set[int]) -> dict[int, Product]:
-    """Return the listed catalog products with their current certification, by id."""
-    if not ids:
-        return {}
-    query = (
-        select(Product)
-        .where(Product.id.in_(ids))
-        .options(joinedload(Product.current_certification))
-    )
-    return {product.id: product for product in session.scalars(query)}
-
-
 def _refuse_short_line(index: int, line: OrderLine) -> NoReturn:
     raise Conflict(
         f"Fewer than {line.quantity} of {line.title!r} are left.",
@@ -422,6 +413,14 @@ def _certified(product: Product | None, today: date) -> bool:
     """Tell whether a product carries a live OCOP certificate today."""
     certificate = product.current_certification if product else None
     return certificate is not None and certificate.status_on(today) in CERTIFIED
+
+
+def _listing_certified(listing: Row, today: date) -> bool:
+    """Tell the same of a listing's product from the certificate columns its row carries."""
+    valid_until = listing.certificate_valid_until
+    if valid_until is None:
+        return False
+    return certification_status(listing.certificate_revoked_at, valid_until, today) in CERTIFIED
 
 
 def get_order(session: Session, public_id: str) -> Order:

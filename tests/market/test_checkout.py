@@ -1,7 +1,7 @@
 """A sale from checkout to ledger, for each way of paying, and everything that goes wrong."""
 
 import io
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -11,6 +11,9 @@ from PIL import Image
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from catalog.models import Product
+from catalog.services import revoke_certification
+from market.core.clock import VIETNAM
 from market.core.db import utcnow
 from market.markets.models import Stall
 from market.sales.models import Order
@@ -333,3 +336,30 @@ def test_a_vendor_screen_waits_for_the_status_to_change(client: FlaskClient, sho
     assert answered["status"] == "paid"
     assert_error(client.get(f"/api/v1/payments/{payment['id']}", query_string={"wait": 31}), 422)
     assert_error(client.get("/api/v1/payments/pay_nope"), 404)
+
+
+@pytest.mark.parametrize(
+    ("day", "revoked", "ocop"),
+    [
+        (date(2026, 12, 5), False, True),
+        (date(2028, 7, 20), False, True),  # expiring within 90 days: still certified
+        (date(2028, 8, 2), False, False),  # its three years ended on 2028-08-01
+        (date(2026, 12, 5), True, False),
+    ],
+    ids=["active", "expiring", "expired", "revoked"],
+)
+def test_a_line_counts_as_ocop_while_its_products_certificate_is_live(
+    session: Session, shop: Shop, day: date, revoked: bool, ocop: bool
+) -> None:
+    product = session.get_one(Product, shop.honey.product_id)
+    if revoked:
+        revoke_certification(session, product.current_certification_id, "fake score sheet")
+    order = place_order(
+        session,
+        stall_id=shop.stall_id,
+        lines=[LineRequest(shop.honey.id, 1), LineRequest(shop.juice.id, 1)],
+        method=PaymentMethod.VIETQR,
+        actor=None,
+        now=datetime.combine(day, time(9), tzinfo=VIETNAM),
+    )
+    assert [line.is_ocop for line in order.lines] == [ocop, False]
