@@ -137,7 +137,12 @@ def _settle_statement() -> Select[Any]:
 
 def _repeated(session: Session, transfer: BankTransfer) -> Settlement:
     """Answer a notification stored before, or by a concurrent worker whose commit we waited for."""
-    stored = _stored(session, transfer)
+    stored = session.scalar(
+        select(BankNotification).where(
+            BankNotification.provider == transfer.provider,
+            BankNotification.transaction_id == transfer.transaction_id,
+        )
+    )
     assert stored is not None
     return Settlement(stored, None, duplicate=True)
 
@@ -196,13 +201,4 @@ def _insert_once(dialect: str) -> Any:
         insert_for(dialect)(table)
         .on_conflict_do_nothing(index_elements=["provider", "transaction_id"])
         .returning(table.c.id)
-    )
-
-
-def _stored(session: Session, transfer: BankTransfer) -> BankNotification | None:
-    return session.scalar(
-        select(BankNotification).where(
-            BankNotification.provider == transfer.provider,
-            BankNotification.transaction_id == transfer.transaction_id,
-        )
     )
