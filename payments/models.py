@@ -16,6 +16,7 @@ from sqlalchemy import (
     Date,
     ForeignKey,
     Index,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -255,6 +256,15 @@ TALLY_COLUMNS = (
     "qr_expired",
 )
 
+# 16 rows per market, month and method: stalls of a market rarely share one, and a province's
+# year still reads few rows.
+MARKET_MONTH_SHARDS = 16
+
+
+def market_month_shard(stall_id: Any) -> Any:
+    """Return the shard of MarketMonthSales a stall's sales add to (of an id, or an id column)."""
+    return stall_id % MARKET_MONTH_SHARDS
+
 
 class StallDaySales(SalesTally, Base):
     """Sales per local day, stall and method: the fine roll-up, for days, weeks and one vendor."""
@@ -281,6 +291,8 @@ class StallDaySales(SalesTally, Base):
 class MarketMonthSales(SalesTally, Base):
     """Sales per local month, market and method: the coarse roll-up a province's year reads.
 
+    Each is kept as MARKET_MONTH_SHARDS rows, one per shard of the market's stalls, which readers
+    add up: with one row, every checkout and payment at a market queued for that row's lock.
     active_stalls counts the stalls that received money by this method at least once in the month.
     """
 
@@ -295,6 +307,7 @@ class MarketMonthSales(SalesTally, Base):
     method: Mapped[PaymentMethod] = mapped_column(
         enum_column(PaymentMethod, "payment_method"), primary_key=True
     )
+    shard: Mapped[int] = mapped_column(SmallInteger, primary_key=True)  # see market_month_shard
     commune_code: Mapped[str] = mapped_column(ForeignKey("communes.code"))
     province_code: Mapped[str] = mapped_column(String(2))
     active_stalls: Mapped[int] = mapped_column(default=0)

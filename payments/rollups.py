@@ -5,7 +5,9 @@ to counters, so concurrent writers never lose an increment. Rows are always take
 (stall days, then stall months, then market months, each sorted by key), so two transactions that
 touch the same rows wait for each other instead of deadlocking. A stall-day row that counts a
 payment implies its stall-month mark (both are written together, and migration 0006 filled them
-so), which spares the mark's statement on a stall's second payment of a day.
+so), which spares the mark's statement on a stall's second payment of a day. A market's month is
+split over rows by its stalls' shards (`market_month_shard`), so that a busy market's checkouts
+and payments do not all wait for one row's lock.
 """
 
 import operator
@@ -26,6 +28,7 @@ from payments.models import (
     MarketMonthSales,
     PaymentMethod,
     StallDaySales,
+    market_month_shard,
 )
 
 
@@ -54,7 +57,7 @@ class Change:
 # building and sending the arrays (a bank webhook adds one row).
 ARRAYS_FROM = 100
 DAY_KEY = ("local_date", "stall_id", "method")
-MONTH_KEY = ("month", "market_id", "method")
+MONTH_KEY = ("month", "market_id", "method", "shard")
 # Names of the parameters of unpaid_upserts() and paid_upserts(): another statement's own must
 # not collide with them.
 DAYS_PARAM, MONTHS_PARAM = "issued_days", "issued_months"
@@ -240,6 +243,7 @@ def paid_upserts(only_if: Any) -> tuple[CTE, CTE, CTE]:
             newly_active.c.month == rows.c.month,
             newly_active.c.method == rows.c.method,
             paid_days.c.market_id == rows.c.market_id,
+            market_month_shard(newly_active.c.stall_id) == rows.c.shard,
         )
         .scalar_subquery()
     )
@@ -283,7 +287,7 @@ def _market_month_rows(
     for key, counts in totals.stall_days.items():
         local_date, _, method = key
         place = totals.places[key]
-        month_key = (first_of_month(local_date), place.market_id, method)
+        month_key = _month_key(local_date, place, method)
         month = market_months.setdefault(month_key, [0] * len(TALLY_COLUMNS))
         month[:] = map(operator.add, month, counts)
         places[month_key] = place
@@ -291,6 +295,11 @@ def _market_month_rows(
         _market_month(key, market_months[key], places[key], newly_active.get(key, 0))
         for key in sorted(market_months)
     ]
+
+
+def _month_key(local_date: date, place: Place, method: str) -> tuple[Any, ...]:
+    """Return the key of the market-month row (its stall's shard) a stall's day adds to."""
+    return (first_of_month(local_date), place.market_id, method, market_month_shard(place.stall_id))
 
 
 def _stall_day(key: tuple[Any, ...], counts: list[int], place: Place) -> dict[str, Any]:
@@ -310,11 +319,12 @@ def _stall_day(key: tuple[Any, ...], counts: list[int], place: Place) -> dict[st
 def _market_month(
     key: tuple[Any, ...], counts: list[int], place: Place, newly_active: int
 ) -> dict[str, Any]:
-    month, market_id, method = key
+    month, market_id, method, shard = key
     return {
         "month": month,
         "market_id": market_id,
         "method": method,
+        "shard": shard,
         "commune_code": place.commune_code,
         "province_code": place.province_code,
         "active_stalls": newly_active,
@@ -333,23 +343,25 @@ def _mark_active(
     first_today: Mapping[tuple[Any, ...], bool],
     places: Mapping[tuple[Any, ...], Place],
 ) -> Counter[tuple[Any, ...]]:
-    """Mark stalls first paid today as active this month; count per market those marked now."""
-    markets = {
-        (first_of_month(local_date), stall_id, method): places[(local_date, stall_id, method)]
-        for (local_date, stall_id, method), first in first_today.items()
-        if first
-    }
+    """Mark stalls first paid today as active this month; count those marked now per month row."""
+    # Each new mark's key, and the market-month row that counts its stall active.
+    month_rows: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+    for day_key, first in first_today.items():
+        if first:
+            local_date, stall_id, method = day_key
+            month_rows[(first_of_month(local_date), stall_id, method)] = _month_key(
+                local_date, places[day_key], method
+            )
     newly_active: Counter[tuple[Any, ...]] = Counter()
-    if not markets:
+    if not month_rows:
         return newly_active
     # One statement for all of them: RETURNING gives the keys of the rows it inserted.
     params = [
         {"month": month, "stall_id": stall_id, "method": method}
-        for month, stall_id, method in sorted(markets)
+        for month, stall_id, method in sorted(month_rows)
     ]
     for month, stall_id, method in upsert.run(session, params):
-        key = (month, stall_id, PaymentMethod(method).value)
-        newly_active[(month, markets[key].market_id, key[2])] += 1
+        newly_active[month_rows[(month, stall_id, PaymentMethod(method).value)]] += 1
     return newly_active
 
 

@@ -129,9 +129,19 @@ def written(session: Session, stored: Stored, tally: Tally) -> dict[str, Any]:
             ]
             for row in session.scalars(select(StallDaySales))
         },
+        # Summed over the shards: which shard a stall adds to depends on its id.
         "market_months": {
-            (row.month, row.method): [row.active_stalls, *(getattr(row, n) for n in TALLY_COLUMNS)]
-            for row in session.scalars(select(MarketMonthSales))
+            (month, method): list(sums)
+            for month, method, *sums in session.execute(
+                select(
+                    MarketMonthSales.month,
+                    MarketMonthSales.method,
+                    *[
+                        func.sum(getattr(MarketMonthSales, name))
+                        for name in ("active_stalls", *TALLY_COLUMNS)
+                    ],
+                ).group_by(MarketMonthSales.month, MarketMonthSales.method)
+            )
         },
         "active_stalls": session.scalar(select(func.count()).select_from(ActiveStallMonth)),
         "report": build_report(
