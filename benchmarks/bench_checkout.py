@@ -12,10 +12,11 @@ wrk (Debian package `wrk`, scripted by benchmarks/wrk/bench.lua) then loads, one
 the other, each with a warm-up, the same connections and the same server:
 
 - reference  POST /bench/insert;
-- checkout   POST /api/v1/orders, one line, method vietqr: order, stock reserved, VietQR intent;
-             at the stalls of one market in turn, one stall per connection unless `--stalls`
-             says otherwise (a stall serves one shopper at a time; the market's roll-up row
-             is shared by all);
+- checkout   POST /api/v1/orders, one line, method vietqr, an Idempotency-Key of its own as
+             the shop's apps send: order, stock reserved, VietQR intent; at the stalls of one
+             market in turn, one stall per connection unless `--stalls` says otherwise (a stall
+             serves one shopper at a time; the market's month roll-up is shared by all, in
+             its 16 shards);
 - webhook    POST /api/v1/webhooks/bank/simbank, every request a distinct notification signed
              as the simulator's bank signs them, paying a distinct pending order (the checkout
              run's orders, topped up with more unmeasured checkouts when they are too few).

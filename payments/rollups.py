@@ -171,16 +171,16 @@ def _tally_params(totals: Totals, days_param: str, months_param: str) -> dict[st
     }
 
 
-@cache
-def unpaid_upserts() -> tuple[Any, Any]:
+def unpaid_upserts(only_if: Any) -> tuple[Any, Any]:
     """Return PostgreSQL's stall-day and market-month upserts of `unpaid_tallies`' rows.
 
-    A caller puts them in a statement of its own, as common table expressions.
+    A caller puts them in a statement of its own, which caches it, as common table expressions.
+    Nothing is added unless `only_if` holds (the sale was written).
     """
     return (
-        _adding(insert_json(table_of(StallDaySales), DAYS_PARAM), DAY_KEY),
+        _adding(insert_json(table_of(StallDaySales), DAYS_PARAM, only_if=only_if), DAY_KEY),
         _adding(
-            insert_json(table_of(MarketMonthSales), MONTHS_PARAM),
+            insert_json(table_of(MarketMonthSales), MONTHS_PARAM, only_if=only_if),
             MONTH_KEY,
             extra=("active_stalls",),
         ),

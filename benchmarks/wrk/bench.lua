@@ -8,7 +8,8 @@
 -- get:    GET PATH.
 -- static: POST the JSON body in BODY_FILE to PATH on every request.
 -- rotate: POST the JSON bodies of BODIES_FILE, one per line, in turn and over again; wrk thread
---         i (0-based) starts at line i.
+--         i (0-based) starts at line i. Each request carries an Idempotency-Key of its own, as a
+--         shopper's app or a vendor's screen sends one.
 -- cycle:  LINES_FILE holds one request per line, "X-OCOP-Signature<TAB>json body". wrk thread i
 --         (0-based) sends lines i, i+NTHREADS, i+2*NTHREADS, ... once each, in order, so no two
 --         requests are the same. A thread that runs out stops (wrk.thread:stop()); the request
@@ -32,7 +33,15 @@ sent = 0
 spare = 0
 lines_loaded = 0
 
-local mode, items, count, position, fixed, healthz
+local mode, items, count, position, fixed, healthz, rotate_path, rotate_headers, key_prefix
+
+-- Random per thread and run, so that no two runs against one server send the same key.
+local function random_hex(bytes)
+   local file = assert(io.open("/dev/urandom", "rb"))
+   local raw = file:read(bytes)
+   file:close()
+   return (raw:gsub(".", function(c) return string.format("%02x", c:byte()) end))
+end
 
 function init(args)
    mode = args[1]
@@ -48,9 +57,11 @@ function init(args)
       items, count = {}, 0
       for body in io.lines(args[3]) do
          count = count + 1
-         items[count] = wrk.format("POST", path, {["Content-Type"] = "application/json"}, body)
+         items[count] = body
       end
       position = thread_index % count
+      rotate_path, rotate_headers = path, {["Content-Type"] = "application/json"}
+      key_prefix = random_hex(8)
    elseif mode == "cycle" then
       local nthreads = tonumber(args[4])
       items, count, position = {}, 0, 0
@@ -77,7 +88,8 @@ function request()
    if mode == "rotate" then
       sent = sent + 1
       position = position % count + 1
-      return items[position]
+      rotate_headers["Idempotency-Key"] = key_prefix .. "-" .. sent
+      return wrk.format("POST", rotate_path, rotate_headers, items[position])
    end
    if mode ~= "cycle" then
       sent = sent + 1

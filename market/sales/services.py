@@ -3,7 +3,6 @@
 import hashlib
 import json
 from collections.abc import Sequence
-from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from functools import cache
@@ -14,6 +13,7 @@ from sqlalchemy import (
     Select,
     and_,
     bindparam,
+    exists,
     func,
     insert,
     select,
@@ -62,6 +62,7 @@ _listings, _orders, _lines = table_of(Listing), table_of(Order), table_of(OrderL
 _products, _certifications = table_of(Product), table_of(Certification)
 # The stall with its payee and place, and those of the asked-for listings it sells with their
 # product's current OCOP certificate: one row per listing found, or one row without a listing.
+# Each row also carries the id of the order the request's Idempotency-Key made before, if any.
 SELECT_STALL_AND_LISTINGS = (
     select(
         _stalls.c.id,
@@ -81,6 +82,10 @@ SELECT_STALL_AND_LISTINGS = (
         _listings.c.archived_at,
         _certifications.c.revoked_at.label("certificate_revoked_at"),
         _certifications.c.valid_until.label("certificate_valid_until"),
+        select(_orders.c.id)
+        .where(_orders.c.idempotency_key == bindparam("idempotency_key"))
+        .scalar_subquery()
+        .label("earlier_order_id"),
     )
     .join_from(_stalls, _vendors, _stalls.c.vendor_id == _vendors.c.id)
     .join(_markets, _stalls.c.market_id == _markets.c.id)
@@ -110,13 +115,20 @@ def _sell_at_once() -> Select[Any]:
     """Build PostgreSQL's statement that writes a whole sale: one round trip instead of seven.
 
     Each INSERT is a common table expression reading its rows from a JSON parameter; rows that
-    need an id written before them take it from the expression that wrote it. The intent gives
-    way to one holding the same reference (no id comes back, and Python draws another). The
-    listings' stock is taken only where enough is left. One row comes back per order line, with
-    the order's and the intent's ids and the listings whose stock was taken.
+    need an id written before them take it from the expression that wrote it. The order gives
+    way to one holding the same Idempotency-Key, and then nothing is written and no row comes
+    back. The intent gives way to one holding the same reference (no id comes back, and Python
+    draws another). The listings' stock is taken only where enough is left. One row comes back
+    per order line, with the order's and the intent's ids and the listings whose stock was taken.
     """
     intents_table, events = table_of(PaymentIntent), table_of(PaymentEvent)
-    order = insert_json(_orders).returning(_orders.c.id).cte("sold_order")
+    order = (
+        insert_json(_orders)
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(_orders.c.id)
+        .cte("sold_order")
+    )
+    sold = exists(select(order.c.id))
     lines = (
         insert_json(_lines, given={"order_id": order.c.id})
         .returning(_lines.c.id, _lines.c.listing_id)
@@ -129,12 +141,12 @@ def _sell_at_once() -> Select[Any]:
         .cte("opened_intent")
     )
     created = insert_json(events, given={"intent_id": intent.c.id}).cte("created_event")
-    days, months = unpaid_upserts()
+    days, months = unpaid_upserts(only_if=sold)
     issued_days, issued_months = days.cte("issued_days"), months.cte("issued_months")
     wanted = rows_of_json(_lines, ["listing_id", "quantity"], _lines.name).subquery("wanted")
     taken = (
         update(_listings)
-        .where(_listings.c.id == wanted.c.listing_id, _listings.c.stock >= wanted.c.quantity)
+        .where(_listings.c.id == wanted.c.listing_id, _listings.c.stock >= wanted.c.quantity, sold)
         .values(stock=_listings.c.stock - wanted.c.quantity)
         .returning(_listings.c.id)
         .cte("taken_stock")
@@ -177,23 +189,19 @@ def place_order(
     """
     now = now or utcnow()
     fingerprint = _fingerprint(stall_id, lines, method)
-    if idempotency_key and (earlier := _by_key(session, idempotency_key)) is not None:
+    rows = _stall_rows(session, stall_id, [line.listing_id for line in lines], idempotency_key)
+    if idempotency_key and (earlier := _earlier_order(session, rows, idempotency_key)):
         return _same_request(earlier, fingerprint)
-    stall, listings = _stall_for_sale(session, stall_id, [line.listing_id for line in lines])
+    stall, listings = _stall_for_sale(stall_id, rows)
     if method == PaymentMethod.CASH:
         ensure_may_record_cash(actor, session.get_one(Vendor, stall.vendor_id))
     sale = _plan_sale(stall, listings, lines, fingerprint, idempotency_key, now)
     opening = intents.plan_opening(sale.payment(stall), method, now=now)
-    try:
-        # Only a key can collide: without one, a savepoint would cost two round trips for nothing.
-        with session.begin_nested() if idempotency_key else nullcontext():
-            order, intent = _write_sale(session, sale, opening)
-    except IntegrityError:
+    written = _write_sale(session, sale, opening)
+    if isinstance(written, Order):
         # A concurrent request with the same Idempotency-Key won; answer as it did.
-        earlier = _by_key(session, idempotency_key) if idempotency_key else None
-        if earlier is None:
-            raise
-        return _same_request(earlier, fingerprint)
+        return _same_request(written, fingerprint)
+    order, intent = written
     if method == PaymentMethod.CASH:
         intents.record(
             session,
@@ -219,18 +227,30 @@ def ensure_may_record_cash(actor: Principal | None, vendor: Vendor) -> None:
     ensure_may_manage(actor, vendor, "stall")
 
 
-def _stall_for_sale(
-    session: Session, stall_id: int, listing_ids: list[int]
-) -> tuple[Row, dict[int, Row]]:
-    """Return an open stall with its place and payee, and those of `listing_ids` it sells."""
-    rows = session.execute(
-        SELECT_STALL_AND_LISTINGS, {"stall_id": stall_id, "listing_ids": listing_ids}
+def _stall_rows(
+    session: Session, stall_id: int, listing_ids: list[int], idempotency_key: str | None
+) -> Sequence[Row]:
+    """Read the stall, those of `listing_ids` it sells, and the key's earlier order: one query."""
+    return session.execute(
+        SELECT_STALL_AND_LISTINGS,
+        {"stall_id": stall_id, "listing_ids": listing_ids, "idempotency_key": idempotency_key},
     ).all()
+
+
+def _stall_for_sale(stall_id: int, rows: Sequence[Row]) -> tuple[Row, dict[int, Row]]:
+    """Return an open stall with its place and payee, and the listings it sells by id."""
     stall = ensure_open_stall(stall_id, rows[0] if rows else None)
     return stall, {row.listing_id: row for row in rows if row.listing_id is not None}
 
 
-def _by_key(session: Session, key: str) -> Order | None:
+def _earlier_order(session: Session, rows: Sequence[Row], key: str) -> Order | None:
+    """Return the order `key` made before, which the stall's rows tell of (without one, look)."""
+    if rows and rows[0].earlier_order_id is None:
+        return None
+    return _by_key(session, key)
+
+
+def _by_key(session: Session, key: str | None) -> Order | None:
     return session.scalar(select(Order).where(Order.idempotency_key == key))
 
 
@@ -321,15 +341,29 @@ def _plan_sale(
 
 def _write_sale(
     session: Session, sale: _PlannedSale, opening: intents.Opening
-) -> tuple[Order, PaymentIntent]:
+) -> tuple[Order, PaymentIntent] | Order:
     """Write the order, its intent and roll-ups, and take its stock; or refuse it all.
 
     Writing the order claims its Idempotency-Key: a concurrent twin waits on the unique index
-    and then finds this order, instead of racing it for the stock. The stock is taken last, so
-    a popular listing's row stays locked as briefly as possible.
+    and then finds that order, instead of racing it for the stock; it returns that order alone.
+    The stock is taken last, so a popular listing's row stays locked as briefly as possible.
     """
     if dialect_of(session) == "postgresql":
         return _write_sale_at_once(session, sale, opening)
+    if sale.order["idempotency_key"] is None:  # nothing can collide: spare a savepoint
+        return _write_sale_one_by_one(session, sale, opening)
+    try:
+        with session.begin_nested():
+            return _write_sale_one_by_one(session, sale, opening)
+    except IntegrityError:
+        if (twin := _by_key(session, sale.order["idempotency_key"])) is None:
+            raise
+        return twin
+
+
+def _write_sale_one_by_one(
+    session: Session, sale: _PlannedSale, opening: intents.Opening
+) -> tuple[Order, PaymentIntent]:
     order_id = session.execute(INSERT_ORDER, sale.order).scalar_one()
     lines = [{**line, "order_id": order_id} for line in sale.lines]
     line_ids = session.execute(INSERT_LINES, lines).scalars().all()
@@ -348,7 +382,7 @@ def _write_sale(
 
 def _write_sale_at_once(
     session: Session, sale: _PlannedSale, opening: intents.Opening
-) -> tuple[Order, PaymentIntent]:
+) -> tuple[Order, PaymentIntent] | Order:
     """Write the sale as _write_sale does, in one statement: PostgreSQL's one round trip.
 
     Seven statements cost checkout more than all else it does; this one (`_sell_at_once()`)
@@ -362,6 +396,11 @@ def _write_sale_at_once(
         **unpaid_tallies(opening.changes),
     }
     rows = session.execute(_sell_at_once(), parameters).all()
+    if not rows:  # an order with this Idempotency-Key was written first
+        twin = _by_key(session, sale.order["idempotency_key"])
+        if twin is None:
+            raise RuntimeError("checkout wrote no order, and none holds its Idempotency-Key")
+        return twin
     order_id, intent_id, taken = rows[0].order_id, rows[0].intent_id, rows[0].taken or ()
     line_ids = {row.listing_id: row.id for row in rows}
     order = _adopt_order(

@@ -19,7 +19,7 @@ from market import migrate
 from market.markets.models import Stall
 from market.places.services import load_places
 from market.vendors.models import Listing
-from payments.models import LedgerEntry, PaymentIntent
+from payments.models import LedgerEntry, PaymentIntent, StallDaySales
 from tests.payments import banks
 from tests.scratch import add_stall, scratch_database
 from tests.settings import TEST_SECRETS
@@ -131,6 +131,13 @@ def test_the_same_idempotency_key_posted_at_once_makes_one_order(
     assert {response.status_code for response in responses} == {201}
     assert len({response.get_json()["id"] for response in responses}) == 1
     assert read(race_app, select(Listing.stock).where(Listing.id == stall["listing_id"])) == 0
+    # The requests that lost the key wrote nothing: one payment opened, one QR code counted.
+    opened = select(func.count()).where(PaymentIntent.stall_id == stall["stall_id"])
+    assert read(race_app, opened) == 1
+    issued = select(func.sum(StallDaySales.qr_issued)).where(
+        StallDaySales.stall_id == stall["stall_id"]
+    )
+    assert read(race_app, issued) == 1
 
 
 def test_many_shoppers_buying_the_last_item_leave_one_winner(
