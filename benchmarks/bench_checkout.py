@@ -69,6 +69,7 @@ from sqlalchemy import (
     String,
     Table,
     create_engine,
+    func,
     insert,
     select,
     text,
@@ -647,7 +648,11 @@ def summarize_profile(scenario: str, files: list[Path], top: int = 15) -> None:
 
 
 def pending_orders(engine: Engine) -> list[tuple[str, int]]:
-    """Return (reference, amount) of every pending VietQR payment, oldest first."""
+    """Return (reference, amount) of every pending VietQR payment, the stalls' in turn.
+
+    Each stall's oldest first, one stall after the other, so that the notifications in flight
+    at once pay different stalls, as at a market where a stall sells to one shopper at a time.
+    """
     from payments.models import PaymentIntent, PaymentMethod, PaymentStatus
 
     with Session(engine) as session:
@@ -657,7 +662,12 @@ def pending_orders(engine: Engine) -> list[tuple[str, int]]:
                 PaymentIntent.status == PaymentStatus.PENDING,
                 PaymentIntent.method == PaymentMethod.VIETQR,
             )
-            .order_by(PaymentIntent.id)
+            .order_by(
+                func.row_number().over(
+                    partition_by=PaymentIntent.stall_id, order_by=PaymentIntent.id
+                ),
+                PaymentIntent.stall_id,
+            )
         ).all()
     return [(reference, amount) for reference, amount in rows]
 
@@ -882,7 +892,9 @@ def run_scenarios(
             for shop in shops
         )
     )
-    checkout_args = ["rotate", "/api/v1/orders", str(checkout_file)]
+    # Each wrk thread its own stalls, unless there are fewer stalls than threads.
+    sharing = str(min(args.wrk_threads, len(shops)))
+    checkout_args = ["rotate", "/api/v1/orders", str(checkout_file), sharing]
     load.warm("checkout", "/api/v1/orders", checkout_args)
     results["checkout"] = load.measure(
         "checkout", "/api/v1/orders", checkout_args, profile="checkout"

@@ -3,13 +3,14 @@
 --   wrk ... -s benchmarks/wrk/bench.lua URL -- get    PATH
 --   wrk ... -s benchmarks/wrk/bench.lua URL -- static PATH BODY_FILE
 --   wrk ... -s benchmarks/wrk/bench.lua URL -- cycle  PATH LINES_FILE NTHREADS
---   wrk ... -s benchmarks/wrk/bench.lua URL -- rotate PATH BODIES_FILE
+--   wrk ... -s benchmarks/wrk/bench.lua URL -- rotate PATH BODIES_FILE NTHREADS
 --
 -- get:    GET PATH.
 -- static: POST the JSON body in BODY_FILE to PATH on every request.
 -- rotate: POST the JSON bodies of BODIES_FILE, one per line, in turn and over again; wrk thread
---         i (0-based) starts at line i. Each request carries an Idempotency-Key of its own, as a
---         shopper's app or a vendor's screen sends one.
+--         i (0-based) takes lines j, j+NTHREADS, j+2*NTHREADS, ... where j = i % NTHREADS: with
+--         NTHREADS as many as wrk's threads, no two threads send the same body. Each request carries an Idempotency-Key of its own, as a shopper's app or a
+--         vendor's screen sends one.
 -- cycle:  LINES_FILE holds one request per line, "X-OCOP-Signature<TAB>json body". wrk thread i
 --         (0-based) sends lines i, i+NTHREADS, i+2*NTHREADS, ... once each, in order, so no two
 --         requests are the same. A thread that runs out stops (wrk.thread:stop()); the request
@@ -54,12 +55,17 @@ function init(args)
       file:close()
       fixed = wrk.format("POST", path, {["Content-Type"] = "application/json"}, body)
    elseif mode == "rotate" then
-      items, count = {}, 0
+      local nthreads = tonumber(args[4])
+      items, count, position = {}, 0, 0
+      local index = 0
       for body in io.lines(args[3]) do
-         count = count + 1
-         items[count] = body
+         if index % nthreads == thread_index % nthreads then
+            count = count + 1
+            items[count] = body
+         end
+         index = index + 1
       end
-      position = thread_index % count
+      assert(count > 0, "fewer bodies than wrk threads")
       rotate_path, rotate_headers = path, {["Content-Type"] = "application/json"}
       key_prefix = random_hex(8)
    elseif mode == "cycle" then
