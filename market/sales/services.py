@@ -244,7 +244,7 @@ def _stall_for_sale(stall_id: int, rows: Sequence[Row]) -> tuple[Row, dict[int, 
 
 
 def _earlier_order(session: Session, rows: Sequence[Row], key: str) -> Order | None:
-    """Return the order `key` made before, which the stall's rows tell of (without one, look)."""
+    """Return the order `key` made before: the stall's rows carry its id; with no stall, look."""
     if rows and rows[0].earlier_order_id is None:
         return None
     return _by_key(session, key)
