@@ -9,6 +9,7 @@ decorator), a tenth of a checkout's CPU.
 
 import logging
 import math
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -126,6 +127,10 @@ class RequestCounter:
         self._local: FixedWindowRateLimiter | None = None
         self._prefix = prefix
         self._shared_down_until = 0.0
+        # limits 5.8's MemoryStorage can start its expiry timer twice when threads race, which
+        # fails the request ("threads can only be started once"; alisaifee/limits#352 fixes it
+        # after 5.8): this process's threads enter a memory storage one at a time.
+        self._memory_lock = threading.Lock()
 
     def exceeded(self, items: list[RateLimitItem], *keys: str) -> RateLimitItem | None:
         """Count one request against each item; return the first item it exceeds, if any."""
@@ -143,7 +148,7 @@ class RequestCounter:
         """Call `method` on the shared counter, or on this process's own while that is down."""
         if time.monotonic() >= self._shared_down_until:
             try:
-                return method(self._shared, *args)
+                return self._call(self._shared, method, args)
             except StorageError as error:
                 logger.warning(
                     "Rate-limit storage unreachable (%s): counting in this process for %d s.",
@@ -153,7 +158,15 @@ class RequestCounter:
                 self._shared_down_until = time.monotonic() + self.RETRY_SECONDS
         if self._local is None:
             self._local = FixedWindowRateLimiter(MemoryStorage())
-        return method(self._local, *args)
+        return self._call(self._local, method, args)
+
+    def _call(
+        self, limiter: FixedWindowRateLimiter, method: Callable[..., T], args: tuple[Any, ...]
+    ) -> T:
+        if isinstance(limiter.storage, MemoryStorage):
+            with self._memory_lock:
+                return method(limiter, *args)
+        return method(limiter, *args)
 
 
 def _limited(

@@ -1,5 +1,6 @@
 """Abuse limits: too many requests from one address get a 429 that says how long to wait."""
 
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -8,6 +9,8 @@ from typing import Any
 import pytest
 import redis
 from flask import Flask
+from limits import parse_many
+from limits.strategies import FixedWindowRateLimiter
 from sqlalchemy import Engine
 
 from market.core import limits
@@ -152,3 +155,43 @@ def test_a_redis_outage_neither_refuses_checkout_nor_lifts_the_limit(
     assert [client.post("/api/v1/orders", json={}).status_code for _ in range(2)] == [422] * 2
     assert_refused(client.post("/api/v1/orders", json={}), "checkout")
     assert "counting in this process" in caplog.text
+
+
+def test_threads_count_in_memory_one_at_a_time_and_lose_no_request(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """limits 5.8's memory storage fails a request when threads start its timer together: a
+    bank notification got a 500 that way under bench_checkout. The counter lets one in at once."""
+    counter = limits.RequestCounter("memory://", "test")
+    inside = most = 0
+    gauge = threading.Lock()
+    real_hit = FixedWindowRateLimiter.hit
+
+    def hit(limiter: FixedWindowRateLimiter, *args: Any) -> bool:
+        nonlocal inside, most
+        with gauge:
+            inside += 1
+            most = max(most, inside)
+        time.sleep(0.001)  # long enough for another thread to come in, were it let
+        try:
+            return real_hit(limiter, *args)
+        finally:
+            with gauge:
+                inside -= 1
+
+    monkeypatch.setattr(FixedWindowRateLimiter, "hit", hit)
+    items = parse_many("160/minute")
+    refused: list[Any] = []
+
+    def shopper() -> None:
+        for _ in range(20):
+            refused.append(counter.exceeded(items, "checkout", "203.0.113.7"))
+
+    threads = [threading.Thread(target=shopper) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert most == 1
+    assert refused == [None] * 160  # all 160 allowed, none failed
+    assert counter.exceeded(items, "checkout", "203.0.113.7") == items[0]  # and all counted
