@@ -78,7 +78,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session
 
 from loadtest.run import start_server
-from market.app import create_app
+from market.cli import serving_app
 from market.core.access import ANYONE, allow
 from market.core.clock import VIETNAM
 from market.core.db import utcnow
@@ -119,8 +119,8 @@ BENCH_ROWS_DDL = (
 
 
 def reference_app() -> Flask:
-    """Return the project's app with GET /bench/hello and POST /bench/insert added."""
-    app = create_app()
+    """Return the project's app, as `serve`'s workers build it, with the two routes added."""
+    app = serving_app()
 
     def bench_hello() -> dict[str, str]:
         return {"hello": "world"}
