@@ -291,8 +291,8 @@ class StallDaySales(SalesTally, Base):
 class MarketMonthSales(SalesTally, Base):
     """Sales per local month, market and method: the coarse roll-up a province's year reads.
 
-    Each is kept as MARKET_MONTH_SHARDS rows, one per shard of the market's stalls, which readers
-    add up: with one row, every checkout and payment at a market queued for that row's lock.
+    Each is kept in up to MARKET_MONTH_SHARDS rows, one per shard of the market's stalls, which
+    readers add up: with one row, every checkout and payment at a market queued for its lock.
     active_stalls counts the stalls that received money by this method at least once in the month.
     """
 

@@ -9,8 +9,8 @@
 -- static: POST the JSON body in BODY_FILE to PATH on every request.
 -- rotate: POST the JSON bodies of BODIES_FILE, one per line, in turn and over again; wrk thread
 --         i (0-based) takes lines j, j+NTHREADS, j+2*NTHREADS, ... where j = i % NTHREADS: with
---         NTHREADS as many as wrk's threads, no two threads send the same body. Each request carries an Idempotency-Key of its own, as a shopper's app or a
---         vendor's screen sends one.
+--         NTHREADS as many as wrk's threads, no two threads send the same body. Each request
+--         carries an Idempotency-Key of its own, as a shopper's app or a vendor's screen sends.
 -- cycle:  LINES_FILE holds one request per line, "X-OCOP-Signature<TAB>json body". wrk thread i
 --         (0-based) sends lines i, i+NTHREADS, i+2*NTHREADS, ... once each, in order, so no two
 --         requests are the same. A thread that runs out stops (wrk.thread:stop()); the request
@@ -36,6 +36,18 @@ lines_loaded = 0
 
 local mode, items, count, position, fixed, healthz, rotate_path, rotate_headers, key_prefix
 
+-- This thread's share of a file's lines: lines j, j+nthreads, ... where j = thread_index % nthreads.
+local function own_lines(file_name, nthreads)
+   local own, index = {}, 0
+   for line in io.lines(file_name) do
+      if index % nthreads == thread_index % nthreads then
+         table.insert(own, line)
+      end
+      index = index + 1
+   end
+   return own
+end
+
 -- Random per thread and run, so that no two runs against one server send the same key.
 local function random_hex(bytes)
    local file = assert(io.open("/dev/urandom", "rb"))
@@ -55,34 +67,21 @@ function init(args)
       file:close()
       fixed = wrk.format("POST", path, {["Content-Type"] = "application/json"}, body)
    elseif mode == "rotate" then
-      local nthreads = tonumber(args[4])
-      items, count, position = {}, 0, 0
-      local index = 0
-      for body in io.lines(args[3]) do
-         if index % nthreads == thread_index % nthreads then
-            count = count + 1
-            items[count] = body
-         end
-         index = index + 1
-      end
-      assert(count > 0, "fewer bodies than wrk threads")
+      items, position = own_lines(args[3], tonumber(args[4])), 0
+      count = #items
+      assert(count > 0, "no body for this thread in " .. args[3])
       rotate_path, rotate_headers = path, {["Content-Type"] = "application/json"}
       key_prefix = random_hex(8)
    elseif mode == "cycle" then
-      local nthreads = tonumber(args[4])
-      items, count, position = {}, 0, 0
-      local index = 0
-      for line in io.lines(args[3]) do
-         if index % nthreads == thread_index then
-            local signature, body = line:match("^([^\t]+)\t(.+)$")
-            count = count + 1
-            items[count] = wrk.format("POST", path, {
-               ["Content-Type"] = "application/json",
-               ["X-OCOP-Signature"] = signature,
-            }, body)
-         end
-         index = index + 1
+      items, position = {}, 0
+      for _, line in ipairs(own_lines(args[3], tonumber(args[4]))) do
+         local signature, body = line:match("^([^\t]+)\t(.+)$")
+         table.insert(items, wrk.format("POST", path, {
+            ["Content-Type"] = "application/json",
+            ["X-OCOP-Signature"] = signature,
+         }, body))
       end
+      count = #items
       lines_loaded = count
       healthz = wrk.format("GET", "/healthz")
    else

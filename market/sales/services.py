@@ -250,7 +250,7 @@ def _earlier_order(session: Session, rows: Sequence[Row], key: str) -> Order | N
     return _by_key(session, key)
 
 
-def _by_key(session: Session, key: str | None) -> Order | None:
+def _by_key(session: Session, key: str) -> Order | None:
     return session.scalar(select(Order).where(Order.idempotency_key == key))
 
 
