@@ -203,6 +203,23 @@ def test_idempotency_key_returns_the_same_order_and_refuses_another_body(
     }
 
 
+def test_a_retried_key_answers_as_before_though_its_stall_closed_or_the_body_names_none(
+    client: FlaskClient, session: Session, shop: Shop
+) -> None:
+    key = {"Idempotency-Key": "checkout-5b1e07aa"}
+    first = checkout(client, shop, headers=key).get_json()
+    session.get_one(Stall, shop.stall_id).closed_at = utcnow()
+    session.flush()
+    assert checkout(client, shop, headers=key).get_json()["id"] == first["id"]
+    elsewhere = client.post(
+        "/api/v1/orders",
+        json={"stall_id": 987_654, "lines": [{"listing_id": 1, "quantity": 1}], "method": "vietqr"},
+        headers=key,
+    )
+    assert assert_error(elsewhere, 409)["reason"] == "idempotency_key_reused"
+    assert session.scalar(select(func.count()).select_from(Order)) == 1
+
+
 def test_an_order_beyond_the_stock_takes_nothing(
     client: FlaskClient, session: Session, shop: Shop
 ) -> None:
