@@ -21,6 +21,7 @@ from market.simulator.world import build_world
 from market.vendors.models import Vendor
 from payments.bank_formats import BankTransfer
 from payments.models import LedgerEntry, PaymentIntent, PaymentMethod, PaymentStatus
+from tests.clock import FakeClock
 from tests.settings import TEST_SECRETS
 
 FRIDAY = date(2026, 11, 6)  # the scenario's launch campaign
@@ -125,21 +126,6 @@ def test_an_unreachable_server_is_refused_before_the_world_is_created(
     assert result.exit_code == 2
     assert "Cannot use the server at http://127.0.0.1:9" in result.output
     assert session.scalar(select(func.count()).select_from(Market)) == 0
-
-
-class FakeClock:
-    """A wall clock that moves only when slept on."""
-
-    def __init__(self) -> None:
-        self.now = 100.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(round(seconds, 6))
-        self.now += seconds
 
 
 def test_the_pace_divides_simulated_time_by_the_speed_and_skips_idle_hours() -> None:
