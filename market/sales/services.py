@@ -7,18 +7,26 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from functools import cache
 from typing import Any, NoReturn
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import (
+    Engine,
     Row,
     Select,
+    Text,
     and_,
     bindparam,
+    cast,
     exists,
     func,
     insert,
+    literal_column,
+    null,
     select,
+    tuple_,
     update,
 )
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -62,32 +70,27 @@ _listings, _orders, _lines = table_of(Listing), table_of(Order), table_of(OrderL
 _products, _certifications = table_of(Product), table_of(Certification)
 # The stall with its payee and place, and those of the asked-for listings it sells with their
 # product's current OCOP certificate: one row per listing found, or one row without a listing.
-# Each row also carries the id of the order the request's Idempotency-Key made before, if any.
-SELECT_STALL_AND_LISTINGS = (
-    select(
-        _stalls.c.id,
-        _stalls.c.code,
-        _stalls.c.closed_at,
-        _stalls.c.vendor_id,
-        _stalls.c.market_id,
-        _vendors.c.bank_bin,
-        _vendors.c.account_number,
-        _markets.c.commune_code,
-        _communes.c.province_code,
-        _listings.c.id.label("listing_id"),
-        _listings.c.product_id,
-        _listings.c.title,
-        _listings.c.unit,
-        _listings.c.price_vnd,
-        _listings.c.archived_at,
-        _certifications.c.revoked_at.label("certificate_revoked_at"),
-        _certifications.c.valid_until.label("certificate_valid_until"),
-        select(_orders.c.id)
-        .where(_orders.c.idempotency_key == bindparam("idempotency_key"))
-        .scalar_subquery()
-        .label("earlier_order_id"),
-    )
-    .join_from(_stalls, _vendors, _stalls.c.vendor_id == _vendors.c.id)
+_SALE_COLUMNS = {
+    "id": _stalls.c.id,
+    "code": _stalls.c.code,
+    "closed_at": _stalls.c.closed_at,
+    "vendor_id": _stalls.c.vendor_id,
+    "market_id": _stalls.c.market_id,
+    "bank_bin": _vendors.c.bank_bin,
+    "account_number": _vendors.c.account_number,
+    "commune_code": _markets.c.commune_code,
+    "province_code": _communes.c.province_code,
+    "listing_id": _listings.c.id,
+    "product_id": _listings.c.product_id,
+    "title": _listings.c.title,
+    "unit": _listings.c.unit,
+    "price_vnd": _listings.c.price_vnd,
+    "archived_at": _listings.c.archived_at,
+    "certificate_revoked_at": _certifications.c.revoked_at,
+    "certificate_valid_until": _certifications.c.valid_until,
+}
+_STALL_AND_LISTINGS = (
+    _stalls.join(_vendors, _stalls.c.vendor_id == _vendors.c.id)
     .join(_markets, _stalls.c.market_id == _markets.c.id)
     .join(_communes, _markets.c.commune_code == _communes.c.code)
     .outerjoin(
@@ -99,7 +102,18 @@ SELECT_STALL_AND_LISTINGS = (
     )
     .outerjoin(_products, _listings.c.product_id == _products.c.id)
     .outerjoin(_certifications, _products.c.current_certification_id == _certifications.c.id)
-    .where(_stalls.c.id == bindparam("stall_id"))
+)
+# Not "stall_id": an UPDATE in the same statement would take a parameter of a column's name as
+# a value to SET.
+_AT_STALL = _stalls.c.id == bindparam("sale_stall_id")
+# A row's digest: PostgreSQL's md5 of all a sale is planned from; the same values, the same digest.
+_ROW_DIGEST = func.md5(cast(tuple_(*_SALE_COLUMNS.values()), Text))
+# The digests of the same rows as they are now, in listing order, as `_Snapshot.digest` joins them.
+CURRENT_DIGEST = (
+    select(func.string_agg(_ROW_DIGEST, aggregate_order_by(literal_column("','"), _listings.c.id)))
+    .select_from(_STALL_AND_LISTINGS)
+    .where(_AT_STALL)
+    .scalar_subquery()
 )
 INSERT_ORDER = insert(_orders).returning(_orders.c.id)
 INSERT_LINES = insert(_lines).returning(_lines.c.id, sort_by_parameter_order=True)
@@ -111,19 +125,40 @@ TAKE_STOCK = (
 
 
 @cache
+def _select_stall_and_listings(dialect: str) -> Select[Any]:
+    """Build the query of the stall and listings, with each row's digest where PostgreSQL has it.
+
+    Each row also carries the id of the order the request's Idempotency-Key made before, if any.
+    """
+    return (
+        select(
+            *[column.label(name) for name, column in _SALE_COLUMNS.items()],
+            (_ROW_DIGEST if dialect == "postgresql" else null()).label("digest"),
+            select(_orders.c.id)
+            .where(_orders.c.idempotency_key == bindparam("idempotency_key"))
+            .scalar_subquery()
+            .label("earlier_order_id"),
+        )
+        .select_from(_STALL_AND_LISTINGS)
+        .where(_AT_STALL)
+    )
+
+
+@cache
 def _sell_at_once() -> Select[Any]:
     """Build PostgreSQL's statement that writes a whole sale: one round trip instead of seven.
 
     Each INSERT is a common table expression reading its rows from a JSON parameter; rows that
     need an id written before them take it from the expression that wrote it. The order gives
     way to one holding the same Idempotency-Key, and then nothing is written and no row comes
-    back. The intent gives way to one holding the same reference (no id comes back, and Python
-    draws another). The listings' stock is taken only where enough is left. One row comes back
+    back; so it does when a row the sale was planned from has changed (CURRENT_DIGEST). The
+    intent gives way to one holding the same reference (no id comes back, and Python draws
+    another). The listings' stock is taken only where enough is left. One row comes back
     per order line, with the order's and the intent's ids and the listings whose stock was taken.
     """
     intents_table, events = table_of(PaymentIntent), table_of(PaymentEvent)
     order = (
-        insert_json(_orders)
+        insert_json(_orders, only_if=CURRENT_DIGEST == bindparam("digest"))
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
         .returning(_orders.c.id)
         .cte("sold_order")
@@ -189,15 +224,36 @@ def place_order(
     """
     now = now or utcnow()
     fingerprint = _fingerprint(stall_id, lines, method)
-    rows = _stall_rows(session, stall_id, [line.listing_id for line in lines], idempotency_key)
-    if idempotency_key and (earlier := _earlier_order(session, rows, idempotency_key)):
-        return _same_request(earlier, fingerprint)
-    stall, listings = _stall_for_sale(stall_id, rows)
-    if method == PaymentMethod.CASH:
-        ensure_may_record_cash(actor, session.get_one(Vendor, stall.vendor_id))
-    sale = _plan_sale(stall, listings, lines, fingerprint, idempotency_key, now)
-    opening = intents.plan_opening(sale.payment(stall), method, now=now)
-    written = _write_sale(session, sale, opening)
+    listing_ids = [line.listing_id for line in lines]
+
+    def plan(rows: Sequence[Row]) -> tuple[_PlannedSale, intents.Opening]:
+        stall, listings = _stall_for_sale(stall_id, rows)
+        if method == PaymentMethod.CASH:
+            ensure_may_record_cash(actor, _vendor_of(session, stall))
+        sale = _plan_sale(stall, listings, lines, fingerprint, idempotency_key, now)
+        return sale, intents.plan_opening(sale.payment(stall), method, now=now)
+
+    written = None
+    remembered = _remembered_rows(session)
+    if remembered and (earlier_rows := remembered.rows(stall_id, listing_ids)):
+        try:
+            planned = plan(earlier_rows)
+        except DomainError:  # refused on rows read earlier: let the rows as they are now decide
+            planned = None
+        written = _write_sale(session, *planned) if planned else None
+    if written is None:
+        rows = _stall_rows(session, stall_id, listing_ids, idempotency_key)
+        if remembered:
+            remembered.keep(rows)
+        if idempotency_key and (earlier := _earlier_order(session, rows, idempotency_key)):
+            return _same_request(earlier, fingerprint)
+        written = _write_sale(session, *plan(rows))
+    if written is None:
+        raise Conflict(
+            "The stall or its listings changed during checkout; check out again.",
+            field="stall_id",
+            reason="stall_changed",
+        )
     if isinstance(written, Order):
         # A concurrent request with the same Idempotency-Key won; answer as it did.
         return _same_request(written, fingerprint)
@@ -216,6 +272,46 @@ def place_order(
     return order
 
 
+class RememberedRows:
+    """The stall and listing rows checkout read lately from one database, in one process.
+
+    Checkout plans a sale from them without reading, and PostgreSQL writes it only while every
+    row's digest still holds (CURRENT_DIGEST): a changed stall or listing costs a read more,
+    never a wrong sale, and an unchanged one spares checkout a round trip. Forgets all at `limit`.
+    """
+
+    def __init__(self, limit: int = 10_000) -> None:
+        self._rows: dict[tuple[int, int], Row] = {}
+        self._limit = limit
+
+    def rows(self, stall_id: int, listing_ids: Sequence[int]) -> list[Row] | None:
+        """Return the rows of these listings at this stall, or None unless all are remembered."""
+        found = [self._rows.get((stall_id, listing_id)) for listing_id in listing_ids]
+        return None if None in found else found  # type: ignore[return-value]
+
+    def keep(self, rows: Sequence[Row]) -> None:
+        """Remember the listings' rows that carry a digest (PostgreSQL's)."""
+        if len(self._rows) >= self._limit:
+            self._rows.clear()
+        for row in rows:
+            if row.listing_id is not None and row.digest is not None:
+                self._rows[(row.id, row.listing_id)] = row
+
+
+_REMEMBERED: WeakKeyDictionary[Engine, RememberedRows] = WeakKeyDictionary()
+
+
+def _remembered_rows(session: Session) -> RememberedRows | None:
+    """Return what checkout remembers of the session's database: PostgreSQL's only."""
+    engine = session.get_bind().engine
+    if engine.dialect.name != "postgresql":  # the one with the statement that checks digests
+        return None
+    remembered = _REMEMBERED.get(engine)
+    if remembered is None:
+        remembered = _REMEMBERED[engine] = RememberedRows()
+    return remembered
+
+
 def ensure_may_record_cash(actor: Principal | None, vendor: Vendor) -> None:
     """Refuse a cash sale not recorded by the stall's vendor: cash leaves no bank trace."""
     if actor is None:
@@ -232,9 +328,21 @@ def _stall_rows(
 ) -> Sequence[Row]:
     """Read the stall, those of `listing_ids` it sells, and the key's earlier order: one query."""
     return session.execute(
-        SELECT_STALL_AND_LISTINGS,
-        {"stall_id": stall_id, "listing_ids": listing_ids, "idempotency_key": idempotency_key},
+        _select_stall_and_listings(dialect_of(session)),
+        {
+            "sale_stall_id": stall_id,
+            "listing_ids": listing_ids,
+            "idempotency_key": idempotency_key,
+        },
     ).all()
+
+
+def _vendor_of(session: Session, stall: Row) -> Vendor:
+    """Return the stall's vendor; a remembered row may name one that a rollback took back."""
+    vendor = session.get(Vendor, stall.vendor_id)
+    if vendor is None:
+        raise DomainError(f"There is no open stall {stall.id}.", field="stall_id")
+    return vendor
 
 
 def _stall_for_sale(stall_id: int, rows: Sequence[Row]) -> tuple[Row, dict[int, Row]]:
@@ -271,6 +379,7 @@ class _PlannedSale:
 
     order: dict[str, Any]
     lines: list[dict[str, Any]]
+    digest: str | None  # of the rows it was planned from, as CURRENT_DIGEST makes it
 
     def payment(self, stall: Row) -> intents.Sale:
         """Return what payments is to collect for this order, and where it is sold."""
@@ -336,17 +445,23 @@ def _plan_sale(
         "created_at": now,
         "stock_released_at": None,
     }
-    return _PlannedSale(order, lines)
+    return _PlannedSale(order, lines, _digest(listings))
+
+
+def _digest(listings: dict[int, Row]) -> str | None:
+    digests = [listings[listing_id].digest for listing_id in sorted(listings)]
+    return None if None in digests else ",".join(digests)
 
 
 def _write_sale(
     session: Session, sale: _PlannedSale, opening: intents.Opening
-) -> tuple[Order, PaymentIntent] | Order:
+) -> tuple[Order, PaymentIntent] | Order | None:
     """Write the order, its intent and roll-ups, and take its stock; or refuse it all.
 
     Writing the order claims its Idempotency-Key: a concurrent twin waits on the unique index
     and then finds that order, instead of racing it for the stock; it returns that order alone.
     The stock is taken last, so a popular listing's row stays locked as briefly as possible.
+    None: PostgreSQL wrote nothing, for a row the sale was planned from has changed since.
     """
     if dialect_of(session) == "postgresql":
         return _write_sale_at_once(session, sale, opening)
@@ -382,25 +497,27 @@ def _write_sale_one_by_one(
 
 def _write_sale_at_once(
     session: Session, sale: _PlannedSale, opening: intents.Opening
-) -> tuple[Order, PaymentIntent] | Order:
+) -> tuple[Order, PaymentIntent] | Order | None:
     """Write the sale as _write_sale does, in one statement: PostgreSQL's one round trip.
 
     Seven statements cost checkout more than all else it does; this one (`_sell_at_once()`)
     gives back the ids it wrote and the listings whose stock it took.
     """
+    order_row = sale.order
     parameters = {
-        _orders.name: as_json([sale.order]),
+        "sale_stall_id": order_row["stall_id"],
+        "listing_ids": [line["listing_id"] for line in sale.lines],
+        "digest": sale.digest,
+        _orders.name: as_json([order_row]),
         _lines.name: as_json(sale.lines),
         table_of(PaymentIntent).name: as_json([opening.values]),
         table_of(PaymentEvent).name: as_json([opening.created]),
         **unpaid_tallies(opening.changes),
     }
     rows = session.execute(_sell_at_once(), parameters).all()
-    if not rows:  # an order with this Idempotency-Key was written first
-        twin = _by_key(session, sale.order["idempotency_key"])
-        if twin is None:
-            raise RuntimeError("checkout wrote no order, and none holds its Idempotency-Key")
-        return twin
+    if not rows:  # an order with this Idempotency-Key was written first, or a row has changed
+        key = order_row["idempotency_key"]
+        return _by_key(session, key) if key is not None else None
     order_id, intent_id, taken = rows[0].order_id, rows[0].intent_id, rows[0].taken or ()
     line_ids = {row.listing_id: row.id for row in rows}
     order = _adopt_order(

@@ -8,7 +8,7 @@ import pytest
 import zxingcpp
 from flask.testing import FlaskClient
 from PIL import Image
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from catalog.models import Product
@@ -16,13 +16,16 @@ from catalog.services import revoke_certification
 from market.core.clock import VIETNAM
 from market.core.db import utcnow
 from market.markets.models import Stall
+from market.sales import services
 from market.sales.models import Order
 from market.sales.services import LineRequest, expire_unpaid, place_order
+from market.vendors.models import Listing
 from payments import vietqr
 from payments.models import BankNotification, LedgerEntry, PaymentEvent, PaymentMethod
 from tests.factories.markets import ListingFactory
 from tests.market.test_app import assert_error
 from tests.market.test_markets import vendor_headers
+from tests.market.test_races import ON_POSTGRESQL
 from tests.payments import banks
 from tests.shop import Shop, checkout
 
@@ -243,6 +246,78 @@ def test_a_checkout_in_a_session_leaves_its_listings_current(session: Session, s
         actor=None,
     )
     assert (shop.juice.stock, shop.honey.stock) == (48, 2)
+
+
+def _reprice_juice(session: Session, shop: Shop) -> None:
+    shop.juice.price_vnd = 12_000
+
+
+def _archive_juice(session: Session, shop: Shop) -> None:
+    shop.juice.archived_at = utcnow()
+
+
+def _close_stall(session: Session, shop: Shop) -> None:
+    session.get_one(Stall, shop.stall_id).closed_at = utcnow()
+
+
+def _revoke_honey(session: Session, shop: Shop) -> None:
+    product = session.get_one(Product, shop.honey.product_id)
+    revoke_certification(session, product.current_certification_id, "fake score sheet")
+
+
+def _move_payout(session: Session, shop: Shop) -> None:
+    session.get_one(Stall, shop.stall_id).vendor.account_number = "0022009999"
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (_reprice_juice, {"total_vnd": 274_000}),
+        (_revoke_honey, {"is_ocop": [False, False]}),
+        (_move_payout, {"account": "0022009999"}),
+        (_archive_juice, {"error": "lines.0.listing_id"}),
+        (_close_stall, {"error": "stall_id"}),
+    ],
+)
+def test_a_checkout_sells_the_stall_as_it_is_now_not_as_it_was_at_the_last(
+    client: FlaskClient, session: Session, shop: Shop, change: Any, expected: dict[str, Any]
+) -> None:
+    assert checkout(client, shop).status_code == 201  # read by checkout, maybe remembered
+    change(session, shop)
+    session.flush()
+    response = checkout(client, shop)
+    orders = session.scalar(select(func.count()).select_from(Order))
+    if "error" in expected:
+        assert expected["error"] in assert_error(response, 422)["errors"]["json"]
+        assert orders == 1
+        return
+    order = response.get_json()
+    assert orders == 2
+    if "total_vnd" in expected:
+        assert order["total_vnd"] == order["payment"]["amount_vnd"] == expected["total_vnd"]
+    if "is_ocop" in expected:
+        assert [line["is_ocop"] for line in order["lines"]] == expected["is_ocop"]
+    if "account" in expected:
+        assert vietqr.decode(order["payment"]["qr_payload"]).account == expected["account"]
+
+
+@pytest.mark.skipif(not ON_POSTGRESQL, reason="SQLite writes one transaction at a time")
+def test_a_price_changed_between_reading_and_writing_asks_to_check_out_again(
+    client: FlaskClient, session: Session, shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    read = services._stall_rows
+
+    def read_then_reprice(*args: Any) -> Any:
+        rows = read(*args)
+        session.execute(update(Listing).where(Listing.id == shop.juice.id).values(price_vnd=12_000))
+        return rows
+
+    monkeypatch.setattr(services, "_stall_rows", read_then_reprice)
+    body = assert_error(checkout(client, shop, headers={"Idempotency-Key": "checkout-1d2c"}), 409)
+    assert body["reason"] == "stall_changed"
+    assert session.scalar(select(func.count()).select_from(Order)) == 0
+    session.refresh(shop.honey)
+    assert shop.honey.stock == 3
 
 
 def test_bad_orders_name_the_field_and_save_nothing(
