@@ -196,7 +196,7 @@ def insert_opening(session: Session, opening: Opening) -> PaymentIntent:
 
 def adopt_opening(session: Session, intent_id: int, opening: Opening) -> PaymentIntent:
     """Return the intent that `opening` wrote as `intent_id`, in the session as if loaded."""
-    return attach_inserted(session, PaymentIntent(id=intent_id, **opening.values))
+    return attach_inserted(session, PaymentIntent, {"id": intent_id, **opening.values})
 
 
 def check_method_amount(method: PaymentMethod, amount_vnd: int) -> None:

@@ -4,10 +4,11 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, bindparam, exists, select, update
+from sqlalchemy import bindparam, exists, select, update
 from sqlalchemy.orm import Session
 
 from market.core.db import (
+    DriverStatement,
     as_json,
     attach_inserted,
     dialect_of,
@@ -87,10 +88,12 @@ def _settle_at_once(
         **{f"after_{name}": value for name, value in plan.after.items()},
         **paid_tallies(plan.changes),
     }
-    written = session.execute(_settle_statement(), parameters).one()
+    [written] = _settle_statement().rows(session, parameters)
     if written.notification_id is None:
         return _repeated(session, transfer)
-    notification = attach_inserted(session, BankNotification(id=written.notification_id, **values))
+    notification = attach_inserted(
+        session, BankNotification, {"id": written.notification_id, **values}
+    )
     if written.event_id is None:  # recorded before under the same key, by another way in
         earlier = recorded_before(session, money["dedupe_key"])
         assert earlier is not None
@@ -100,7 +103,7 @@ def _settle_at_once(
 
 
 @cache
-def _settle_statement() -> Select[Any]:
+def _settle_statement() -> DriverStatement:
     """Build PostgreSQL's statement behind `_settle_at_once`, once.
 
     It returns the ids of the notification and the event it wrote, or None for a repeat.
@@ -129,10 +132,12 @@ def _settle_statement() -> Select[Any]:
         )
         .cte("paid_intent")
     )
-    return select(
-        select(stored.c.id).scalar_subquery().label("notification_id"),
-        select(event.c.id).scalar_subquery().label("event_id"),
-    ).add_cte(ledger_row, paid_intent, *paid_upserts(event_written))
+    return DriverStatement(
+        select(
+            select(stored.c.id).scalar_subquery().label("notification_id"),
+            select(event.c.id).scalar_subquery().label("event_id"),
+        ).add_cte(ledger_row, paid_intent, *paid_upserts(event_written))
+    )
 
 
 def _repeated(session: Session, transfer: BankTransfer) -> Settlement:
@@ -190,7 +195,7 @@ def _store(session: Session, values: dict[str, Any]) -> BankNotification | None:
     notification_id = session.execute(_insert_once(dialect_of(session)), values).scalar()
     if notification_id is None:
         return None
-    return attach_inserted(session, BankNotification(id=notification_id, **values))
+    return attach_inserted(session, BankNotification, {"id": notification_id, **values})
 
 
 @cache

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
+from psycopg.rows import namedtuple_row
 from sqlalchemy import (
     JSON,
     DateTime,
@@ -26,9 +27,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached
-from sqlalchemy.sql import FromClause
+from sqlalchemy.orm.attributes import instance_state
+from sqlalchemy.sql import ClauseElement, FromClause
 from sqlalchemy.types import TypeDecorator
 
 from market.core.errors import Conflict, NotFound
@@ -183,20 +185,68 @@ def _json_value(value: Any) -> str:
     raise TypeError(f"{type(value).__name__} has no JSON form for the database")
 
 
-def attach_inserted(session: Session, row: Row) -> Row:
+def attach_inserted(session: Session, model: type[Row], values: Mapping[str, Any]) -> Row:
     """Put an object whose row a Core INSERT just wrote into `session`, as if loaded from it.
 
-    Every column must be set, the primary key included; relationships left unset load lazily.
-    SQLAlchemy documents this (make_transient_to_detached) for making a persistent object
-    without SQL: here it spares checkout and the bank webhook a flush per object.
+    `values` holds every column, the primary key included; relationships left unset load
+    lazily. SQLAlchemy documents this (make_transient_to_detached) for making a persistent
+    object without SQL: here it spares checkout and the bank webhook a flush per object. The
+    object is filled as SQLAlchemy's loader fills one, not through its constructor: a third
+    of the cost.
     """
-    state = inspect(row)
-    unset = set(state.mapper.column_attrs.keys()) - state.dict.keys()
-    if unset:  # each would cost a SELECT when first read
-        raise ValueError(f"{type(row).__name__} is missing {', '.join(sorted(unset))}")
+    mapper = inspect(model)
+    if stray := mapper.column_attrs.keys() ^ values.keys():  # unset ones would cost a SELECT
+        raise ValueError(f"{model.__name__} columns unset or unknown: {', '.join(sorted(stray))}")
+    row = mapper.class_manager.new_instance()
+    instance_state(row).dict.update(values)
     make_transient_to_detached(row)
     session.add(row)
     return row
+
+
+class DriverStatement:
+    """A PostgreSQL statement SQLAlchemy compiles once, run on the driver's cursor each time.
+
+    For the few hottest statements: per execution, SQLAlchemy's parameter processing and
+    result set-up cost more than PostgreSQL takes to run them (a one-row SELECT: 0.16 ms of
+    CPU through the session, 0.07 on the cursor). Parameters reach psycopg as they are, so
+    they must be values it takes, with no expanding IN (use `= ANY`); rows come back as named
+    tuples. Errors are wrapped and a lost connection invalidated as SQLAlchemy does both.
+    """
+
+    def __init__(self, statement: ClauseElement) -> None:
+        self._statement = statement
+        self._sql: str | None = None
+        self._literals: dict[str, Any] = {}  # the values the statement itself binds
+
+    def rows(self, session: Session, parameters: Mapping[str, Any]) -> list[Any]:
+        """Run the statement in the session's transaction and return all its rows."""
+        connection = session.connection()
+        if self._sql is None:
+            compiled = self._statement.compile(dialect=connection.dialect)
+            self._literals = {k: v for k, v in compiled.params.items() if v is not None}
+            self._sql = str(compiled)
+        parameters = {**self._literals, **parameters}
+        driver = connection.connection.driver_connection  # psycopg's own connection
+        assert driver is not None, "a connection in use holds its driver's"
+        cursor = driver.cursor(row_factory=namedtuple_row)
+        try:
+            cursor.execute(self._sql, parameters)
+            return list(cursor.fetchall())
+        except connection.dialect.loaded_dbapi.Error as error:
+            lost = connection.dialect.is_disconnect(error, connection.connection, cursor)
+            if lost:
+                connection.invalidate(error)
+            raise DBAPIError.instance(
+                self._sql,
+                parameters,
+                error,
+                connection.dialect.loaded_dbapi.Error,
+                connection_invalidated=lost,
+                dialect=connection.dialect,
+            ) from error
+        finally:
+            cursor.close()
 
 
 def utcnow() -> datetime:
