@@ -76,7 +76,7 @@ class SettlementSchema(Schema):
     """What became of a bank notification."""
 
     status = fields.Function(
-        lambda settlement: "duplicate" if settlement.duplicate else settlement.notification.match,
+        lambda settlement: "duplicate" if settlement.duplicate else settlement.match,
         metadata={"description": "matched, unmatched, wrong_account, outgoing or duplicate"},
     )
     payment_id = fields.Function(

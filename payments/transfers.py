@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session
 from market.core.db import (
     DriverStatement,
     as_json,
-    attach_inserted,
     dialect_of,
     insert_for,
     insert_json,
@@ -39,9 +38,9 @@ from payments.rollups import paid_tallies, paid_upserts
 
 @dataclass(frozen=True)
 class Settlement:
-    """What a notification led to: its stored row, the intent it paid, and whether it repeated."""
+    """What a notification led to: how it matched, the intent it paid, and whether it repeated."""
 
-    notification: BankNotification
+    match: MatchStatus
     intent: PaymentIntent | None
     duplicate: bool
 
@@ -59,13 +58,12 @@ def settle_transfer(session: Session, transfer: BankTransfer) -> Settlement:
     values = _notification_values(transfer, match, intent)
     if intent is not None and match == MatchStatus.MATCHED and dialect_of(session) == "postgresql":
         return _settle_at_once(session, transfer, intent, values)
-    notification = _store(session, values)
-    if notification is None:
+    if not _store(session, values):
         return _repeated(session, transfer)
     if intent is None or match != MatchStatus.MATCHED:
-        return Settlement(notification, intent, duplicate=False)
+        return Settlement(match, intent, duplicate=False)
     recorded = record(session, intent, **_money_received(transfer))
-    return Settlement(notification, recorded.intent, duplicate=recorded.duplicate)
+    return Settlement(match, recorded.intent, duplicate=recorded.duplicate)
 
 
 def _settle_at_once(
@@ -91,15 +89,12 @@ def _settle_at_once(
     [written] = _settle_statement().rows(session, parameters)
     if written.notification_id is None:
         return _repeated(session, transfer)
-    notification = attach_inserted(
-        session, BankNotification, {"id": written.notification_id, **values}
-    )
     if written.event_id is None:  # recorded before under the same key, by another way in
         earlier = recorded_before(session, money["dedupe_key"])
         assert earlier is not None
-        return Settlement(notification, earlier.intent, duplicate=True)
+        return Settlement(MatchStatus.MATCHED, earlier.intent, duplicate=True)
     adopt_recording(session, intent, plan)
-    return Settlement(notification, intent, duplicate=False)
+    return Settlement(MatchStatus.MATCHED, intent, duplicate=False)
 
 
 @cache
@@ -142,14 +137,14 @@ def _settle_statement() -> DriverStatement:
 
 def _repeated(session: Session, transfer: BankTransfer) -> Settlement:
     """Answer a notification stored before, or by a concurrent worker whose commit we waited for."""
-    stored = session.scalar(
-        select(BankNotification).where(
+    match = session.scalar(
+        select(BankNotification.match).where(
             BankNotification.provider == transfer.provider,
             BankNotification.transaction_id == transfer.transaction_id,
         )
     )
-    assert stored is not None
-    return Settlement(stored, None, duplicate=True)
+    assert match is not None
+    return Settlement(match, None, duplicate=True)
 
 
 def _money_received(transfer: BankTransfer) -> dict[str, Any]:
@@ -190,12 +185,9 @@ def _notification_values(
     }
 
 
-def _store(session: Session, values: dict[str, Any]) -> BankNotification | None:
+def _store(session: Session, values: dict[str, Any]) -> bool:
     """Store the notification, unless this provider's transaction is stored already."""
-    notification_id = session.execute(_insert_once(dialect_of(session)), values).scalar()
-    if notification_id is None:
-        return None
-    return attach_inserted(session, BankNotification, {"id": notification_id, **values})
+    return session.execute(_insert_once(dialect_of(session)), values).scalar() is not None
 
 
 @cache

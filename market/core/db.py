@@ -1,12 +1,12 @@
 """Declarative base, column types and engine set-up shared by every package; no Flask here."""
 
 import json
+from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from psycopg.rows import namedtuple_row
 from sqlalchemy import (
     JSON,
     DateTime,
@@ -29,8 +29,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached
-from sqlalchemy.orm.attributes import instance_state
-from sqlalchemy.sql import ClauseElement, FromClause
+from sqlalchemy.orm.attributes import instance_state, set_committed_value
+from sqlalchemy.sql import FromClause
 from sqlalchemy.types import TypeDecorator
 
 from market.core.errors import Conflict, NotFound
@@ -211,28 +211,34 @@ class DriverStatement:
     result set-up cost more than PostgreSQL takes to run them (a one-row SELECT: 0.16 ms of
     CPU through the session, 0.07 on the cursor). Parameters reach psycopg as they are, so
     they must be values it takes, with no expanding IN (use `= ANY`); rows come back as named
-    tuples. Errors are wrapped and a lost connection invalidated as SQLAlchemy does both.
+    tuples of values that the columns' types have read, as SQLAlchemy's. Errors are wrapped
+    and a lost connection invalidated as SQLAlchemy does both.
     """
 
-    def __init__(self, statement: ClauseElement) -> None:
+    def __init__(self, statement: Select[Any]) -> None:
         self._statement = statement
+        self._row: Any = namedtuple("Row", statement.selected_columns.keys())  # type: ignore[misc]
         self._sql: str | None = None
         self._literals: dict[str, Any] = {}  # the values the statement itself binds
+        self._readers: list[Callable[[Any], Any] | None] = []
 
     def rows(self, session: Session, parameters: Mapping[str, Any]) -> list[Any]:
         """Run the statement in the session's transaction and return all its rows."""
         connection = session.connection()
         if self._sql is None:
-            compiled = self._statement.compile(dialect=connection.dialect)
+            dialect = connection.dialect
+            compiled = self._statement.compile(dialect=dialect)
             self._literals = {k: v for k, v in compiled.params.items() if v is not None}
+            columns = self._statement.selected_columns
+            self._readers = [column.type.result_processor(dialect, None) for column in columns]
             self._sql = str(compiled)
         parameters = {**self._literals, **parameters}
         driver = connection.connection.driver_connection  # psycopg's own connection
         assert driver is not None, "a connection in use holds its driver's"
-        cursor = driver.cursor(row_factory=namedtuple_row)
+        cursor = driver.cursor()
         try:
             cursor.execute(self._sql, parameters)
-            return list(cursor.fetchall())
+            return [self._read(row) for row in cursor.fetchall()]
         except connection.dialect.loaded_dbapi.Error as error:
             lost = connection.dialect.is_disconnect(error, connection.connection, cursor)
             if lost:
@@ -247,6 +253,29 @@ class DriverStatement:
             ) from error
         finally:
             cursor.close()
+
+    def _read(self, row: tuple[Any, ...]) -> Any:
+        return self._row._make(
+            value if read is None or value is None else read(value)
+            for read, value in zip(self._readers, row, strict=True)
+        )
+
+
+def attach_loaded(session: Session, model: type[Row], values: Mapping[str, Any]) -> Row:
+    """Return the object of a row just read, as the ORM loads one with populate_existing.
+
+    The session's own object for that row takes the values; otherwise a new one is attached.
+    """
+    mapper = inspect(model)
+    key = mapper.identity_key_from_primary_key(
+        [values[column.key] for column in mapper.primary_key]
+    )
+    held = session.identity_map.get(key)
+    if held is None:
+        return attach_inserted(session, model, values)
+    for name, value in values.items():
+        set_committed_value(held, name, value)
+    return held
 
 
 def utcnow() -> datetime:
