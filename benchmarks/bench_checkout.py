@@ -287,7 +287,9 @@ def free_port() -> int:
 class Server:
     """gunicorn serving reference_app(), in a process group of its own."""
 
-    def __init__(self, url: URL, secret: str, workers: int, threads: int, log_dir: Path) -> None:
+    def __init__(
+        self, url: URL, secret: str, workers: int, threads: int, connections: int, log_dir: Path
+    ) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = log_dir / "gunicorn.log"
@@ -299,6 +301,11 @@ class Server:
             "--workers", str(workers),
             "--threads", str(threads),
             "--worker-class", "gthread",
+            # wrk opens all its connections at once and keeps them: uncapped, one worker took
+            # most of them (seen: 15/1/2/2 and 10/0/10/0 of 20), and each run's p95 and ratios
+            # depended on which worker won that race. Capped, each takes its share, as the
+            # short connections of many shoppers spread.
+            "--worker-connections", str(math.ceil(connections / workers)),
             "--graceful-timeout", "10",
             "--error-logfile", "-",
             "--log-level", "warning",
@@ -832,7 +839,7 @@ def main(argv: list[str] | None = None) -> int:
     server = None
     try:
         shops = prepare_database(engine, args.stalls or args.connections)
-        server = Server(url, secret, args.workers, args.threads, work)
+        server = Server(url, secret, args.workers, args.threads, args.connections, work)
         server.start()
         progress(f"gunicorn ready on {server.base} (workers {sorted(server.worker_pids())})")
         load = Load(

@@ -185,10 +185,11 @@ def plan_opening(
     )
 
 
-def insert_opening(session: Session, opening: Opening) -> PaymentIntent:
-    """Write an opened intent and its created event (not its roll-ups) and return the intent.
+def insert_opening(session: Session, opening: Opening) -> tuple[int, Opening]:
+    """Write an opened intent and its created event (not its roll-ups); return its id and it.
 
-    A reference drawn twice finds the first: no row comes back, and another is drawn.
+    A reference drawn twice finds the first: no row comes back, and another is drawn (the
+    opening returned is the one written).
     """
     statements = _statements(dialect_of(session))
     for _ in range(5):  # a collision: 2^30 bodies a day make a second one vanishingly rare
@@ -199,7 +200,7 @@ def insert_opening(session: Session, opening: Opening) -> PaymentIntent:
     else:
         raise RuntimeError("could not draw a unique payment reference")
     _append(session, {**opening.created, "intent_id": intent_id})
-    return adopt_opening(session, intent_id, opening)
+    return intent_id, opening
 
 
 def adopt_opening(session: Session, intent_id: int, opening: Opening) -> PaymentIntent:

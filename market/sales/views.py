@@ -28,7 +28,7 @@ class Orders(MethodView):
     def post(self, headers, data):
         """Check out at a stall: prices are frozen, stock reserved and the payment opened."""
         lines = [services.LineRequest(**line) for line in data.pop("lines")]
-        return services.place_order(
+        return services.check_out(
             db.session,
             lines=lines,
             actor=current_principal(),
