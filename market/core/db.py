@@ -267,10 +267,8 @@ def attach_loaded(session: Session, model: type[Row], values: Mapping[str, Any])
     The session's own object for that row takes the values; otherwise a new one is attached.
     """
     mapper = inspect(model)
-    key = mapper.identity_key_from_primary_key(
-        [values[column.key] for column in mapper.primary_key]
-    )
-    held = session.identity_map.get(key)
+    primary_key = tuple(values[column.key] for column in mapper.primary_key)
+    held = session.identity_map.get(mapper.identity_key_from_primary_key(primary_key))
     if held is None:
         return attach_inserted(session, model, values)
     for name, value in values.items():

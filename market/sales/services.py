@@ -23,6 +23,7 @@ from sqlalchemy import (
     exists,
     func,
     insert,
+    inspect,
     literal_column,
     null,
     select,
@@ -452,7 +453,7 @@ class _Sold:
     order_id: int
     line_ids: Sequence[int]
     intent_id: int
-    opening: intents.Opening  # as written: for this order, its reference perhaps drawn again
+    opening: intents.Opening  # as written, its reference perhaps drawn again
 
     def adopt(self, session: Session) -> Order:
         """Return the order with its lines and payment, in the session as if loaded from it.
@@ -465,7 +466,8 @@ class _Sold:
             for line_id, line in zip(self.line_ids, self.sale.lines, strict=True)
         ]
         set_committed_value(order, "lines", lines)
-        intent = intents.adopt_opening(session, self.intent_id, self.opening)
+        opening = self.opening.for_order(self.order_id)
+        intent = intents.adopt_opening(session, self.intent_id, opening)
         set_committed_value(order, "payment", intent)
         return order
 
@@ -597,12 +599,10 @@ def _write_sale_at_once(
             _refuse_short_line(index, line)
     _expire_stock(session, sale)
     line_ids = {row.listing_id: row.id for row in rows}
-    opening = opening.for_order(order_id)
     if intent_id is None:  # its reference was drawn before: draw another
-        intent_id, opening = intents.insert_opening(session, opening.redrawn())
-    return _Sold(
-        sale, order_id, [line_ids[line["listing_id"]] for line in sale.lines], intent_id, opening
-    )
+        intent_id, opening = intents.insert_opening(session, opening.for_order(order_id).redrawn())
+    in_order = [line_ids[line["listing_id"]] for line in sale.lines]
+    return _Sold(sale, order_id, in_order, intent_id, opening)
 
 
 def _refuse_short_line(index: int, line: dict[str, Any]) -> NoReturn:
@@ -615,8 +615,11 @@ def _refuse_short_line(index: int, line: dict[str, Any]) -> NoReturn:
 
 def _expire_stock(session: Session, sale: _PlannedSale) -> None:
     """Make listings the caller has loaded (the simulator, a test) read their new stock."""
+    if not session.identity_map:  # the API's checkout has loaded nothing
+        return
+    mapper = inspect(Listing)
     for line in sale.lines:
-        held = session.identity_map.get(session.identity_key(Listing, line["listing_id"]))
+        held = session.identity_map.get(mapper.identity_key_from_primary_key((line["listing_id"],)))
         if held is not None:
             session.expire(held, ["stock"])
 
