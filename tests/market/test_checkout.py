@@ -74,6 +74,15 @@ def test_a_qr_sale_from_checkout_to_ledger(
     assert shop.honey.stock == 2
 
 
+@pytest.mark.parametrize("method", ["vietqr", "card"])
+def test_a_checkout_answers_with_the_order_as_it_is_read_back(
+    client: FlaskClient, shop: Shop, method: str
+) -> None:
+    lines = [{"listing_id": shop.honey.id, "quantity": 2}]
+    answered = checkout(client, shop, method, lines=lines).get_json()
+    assert client.get(f"/api/v1/orders/{answered['id']}").get_json() == answered
+
+
 @pytest.mark.parametrize("send", [banks.sepay, banks.casso])
 def test_public_notification_formats_pay_too(
     client: FlaskClient, session: Session, shop: Shop, send
