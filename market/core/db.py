@@ -211,8 +211,9 @@ class DriverStatement:
     result set-up cost more than PostgreSQL takes to run them (a one-row SELECT: 0.16 ms of
     CPU through the session, 0.07 on the cursor). Parameters reach psycopg as they are, so
     they must be values it takes, with no expanding IN (use `= ANY`); rows come back as named
-    tuples of values that the columns' types have read, as SQLAlchemy's. Errors are wrapped
-    and a lost connection invalidated as SQLAlchemy does both.
+    tuples of values that the columns' types have read, as SQLAlchemy's. The session flushes
+    first, as it does before its own statements; errors are wrapped as SQLAlchemy wraps them,
+    and a lost connection retires the pool's older ones as SQLAlchemy does.
     """
 
     def __init__(self, statement: Select[Any]) -> None:
@@ -224,25 +225,24 @@ class DriverStatement:
 
     def rows(self, session: Session, parameters: Mapping[str, Any]) -> list[Any]:
         """Run the statement in the session's transaction and return all its rows."""
+        if session.autoflush:  # the statement must see the session's unsaved changes
+            session.flush()
         connection = session.connection()
         if self._sql is None:
-            dialect = connection.dialect
-            compiled = self._statement.compile(dialect=dialect)
-            self._literals = {k: v for k, v in compiled.params.items() if v is not None}
-            columns = self._statement.selected_columns
-            self._readers = [column.type.result_processor(dialect, None) for column in columns]
-            self._sql = str(compiled)
+            self._compile(connection.dialect)
         parameters = {**self._literals, **parameters}
         driver = connection.connection.driver_connection  # psycopg's own connection
         assert driver is not None, "a connection in use holds its driver's"
-        cursor = driver.cursor()
+        cursor = None
         try:
+            cursor = driver.cursor()
             cursor.execute(self._sql, parameters)
             return [self._read(row) for row in cursor.fetchall()]
         except connection.dialect.loaded_dbapi.Error as error:
             lost = connection.dialect.is_disconnect(error, connection.connection, cursor)
-            if lost:
+            if lost:  # the database restarted, say: none of the pool's connections is good
                 connection.invalidate(error)
+                connection.engine.dispose()  # in-flight ones close when checked in
             raise DBAPIError.instance(
                 self._sql,
                 parameters,
@@ -252,7 +252,21 @@ class DriverStatement:
                 dialect=connection.dialect,
             ) from error
         finally:
-            cursor.close()
+            if cursor is not None:
+                cursor.close()
+
+    def _compile(self, dialect: Dialect) -> None:
+        compiled = self._statement.compile(dialect=dialect)
+        self._literals = {
+            name: bind.effective_value
+            for bind, name in compiled.bind_names.items()
+            if not bind.required
+        }
+        self._readers = [
+            column.type.dialect_impl(dialect).result_processor(dialect, None)
+            for column in self._statement.selected_columns
+        ]
+        self._sql = str(compiled)  # last: once it is set, other threads use the rest
 
     def _read(self, row: tuple[Any, ...]) -> Any:
         return self._row._make(

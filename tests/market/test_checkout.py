@@ -329,6 +329,24 @@ def test_a_price_changed_between_reading_and_writing_asks_to_check_out_again(
     assert shop.honey.stock == 3
 
 
+def test_a_checkout_in_a_session_sells_with_its_unsaved_changes(
+    session: Session, shop: Shop
+) -> None:
+    def sell_juice() -> Order:
+        return place_order(
+            session,
+            stall_id=shop.stall_id,
+            lines=[LineRequest(shop.juice.id, 1)],
+            method=PaymentMethod.VIETQR,
+            actor=None,
+        )
+
+    sell_juice()  # the stall's rows as read now (on PostgreSQL, remembered)
+    shop.juice.price_vnd, shop.juice.stock = 12_000, 100  # a restock, not flushed
+    assert sell_juice().total_vnd == 12_000
+    assert shop.juice.stock == 99
+
+
 def test_bad_orders_name_the_field_and_save_nothing(
     client: FlaskClient, session: Session, shop: Shop
 ) -> None:

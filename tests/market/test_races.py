@@ -6,14 +6,16 @@ it, where row locks and unique indexes do the work; SQLite otherwise).
 
 import os
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
 
 from market import migrate
 from market.markets.models import Stall
@@ -205,3 +207,35 @@ def assert_totals_match_events(app: Flask, intent_id: int) -> None:
     intent = read(app, select(PaymentIntent).where(PaymentIntent.id == intent_id))
     assert intent.received_vnd == total(EventKind.MONEY_RECEIVED)
     assert intent.refunded_vnd == total(EventKind.REFUNDED)
+
+
+@pytest.mark.skipif(not ON_POSTGRESQL, reason="PostgreSQL's server ends the connections")
+def test_after_the_database_ends_every_connection_one_request_fails_and_the_next_reconnect(
+    race_app: Flask,
+) -> None:
+    with race_app.extensions["database"].sessionmaker.begin() as session:
+        made = add_stall(session, "Nước mía", [("Nước mía", 10_000, 100)], "Quầy nối lại")
+    shop = {"stall_id": made.stall_id, "listing_id": made.listing_ids[0]}
+    # Four connections in the pool, and the stall's rows remembered: checkout's first statement
+    # then runs on the driver's cursor.
+    warm = at_once(race_app, 4, lambda client, _: order(client, shop))
+    assert {response.status_code for response in warm} == {201}
+    end_other_connections(race_app.extensions["database"].engine.url)
+    client = race_app.test_client()
+    statuses = [order(client, shop).status_code for _ in range(5)]
+    assert statuses == [503, 201, 201, 201, 201], statuses
+
+
+def end_other_connections(url: Any) -> None:
+    """End every connection to the database but this one, as a restart of the server does."""
+    others = "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    admin = create_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f"SELECT pg_terminate_backend(pid) {others}"))
+            deadline = time.monotonic() + 10
+            while connection.execute(text(f"SELECT count(*) {others}")).scalar():
+                assert time.monotonic() < deadline, "the connections did not end"
+                time.sleep(0.05)
+    finally:
+        admin.dispose()
