@@ -272,16 +272,10 @@ def intent_by_reference(
     session: Session, reference: str, lock: bool = False
 ) -> PaymentIntent | None:
     """Return the intent whose reference a memo carried, if any."""
-    if lock and dialect_of(session) == "postgresql":  # the bank webhook's: its hottest read
+    if lock and dialect_of(session) == "postgresql":
         rows = _LOCK_BY_REFERENCE.rows(session, {"value": reference})
         return attach_loaded(session, PaymentIntent, rows[0]._asdict()) if rows else None
     return session.scalar(_lookup("reference", lock), {"value": reference})
-
-
-_intents = table_of(PaymentIntent)
-_LOCK_BY_REFERENCE = DriverStatement(
-    select(_intents).where(_intents.c.reference == bindparam("value")).with_for_update()
-)
 
 
 @cache
@@ -291,6 +285,10 @@ def _lookup(column: str, lock: bool) -> Select[PaymentIntent]:
     if lock:  # with the values as they are once the lock is ours
         query = query.with_for_update().execution_options(populate_existing=True)
     return query
+
+
+# The same query, run on the driver's cursor: the bank webhook's hottest read.
+_LOCK_BY_REFERENCE = DriverStatement(_lookup("reference", True))
 
 
 def check_refundable(intent: IntentState, amount_vnd: int) -> None:

@@ -122,7 +122,7 @@ def _stall_and_listings(dialect: str) -> Join:
 _AT_STALL = _stalls.c.id == bindparam("sale_stall_id")
 # A row's digest: PostgreSQL's md5 of all a sale is planned from; the same values, the same digest.
 _ROW_DIGEST = func.md5(cast(tuple_(*_SALE_COLUMNS.values()), Text))
-# The digests of the same rows as they are now, in listing order, as `_Snapshot.digest` joins them.
+# The digests of the same rows as they are now, in listing order, as `_digest` joins them.
 CURRENT_DIGEST = (
     select(func.string_agg(_ROW_DIGEST, aggregate_order_by(literal_column("','"), _listings.c.id)))
     .select_from(_stall_and_listings("postgresql"))
@@ -453,7 +453,7 @@ class _Sold:
     order_id: int
     line_ids: Sequence[int]
     intent_id: int
-    opening: intents.Opening  # as written, its reference perhaps drawn again
+    opening: intents.Opening  # its reference as written (perhaps drawn again); adopt sets order_id
 
     def adopt(self, session: Session) -> Order:
         """Return the order with its lines and payment, in the session as if loaded from it.
